@@ -1,0 +1,44 @@
+"""Thin nox sessions: each installs what it needs and runs one command.
+
+`nox -s migrate_roundtrip` walks the reference service's chain on SQLite and PostgreSQL
+(the embedded server unless MIGRATION_GATE_PG_URL is set); `nox -s tests` runs the suite.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.default_venv_backend = "venv"
+
+REPORTS = "reports"
+
+
+@nox.session
+def migrate_roundtrip(session: nox.Session) -> None:
+    """Upgrade / downgrade / re-upgrade every migration on SQLite and PostgreSQL."""
+    session.install("-e", ".")
+    session.run("migration-gate", "roundtrip", *session.posargs)
+
+
+@nox.session
+def check_models(session: nox.Session) -> None:
+    """Compare the head schema of the chain with the models, on both dialects."""
+    session.install("-e", ".")
+    session.run("migration-gate", "check-models", *session.posargs)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The test suite: unit, integration (real SQLite and PostgreSQL) and e2e."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff (lint + format check) and mypy --strict."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", "src", "noxfile.py")
+    session.run("mypy", "src", "noxfile.py")

@@ -1,0 +1,109 @@
+"""Findings and reports: the values every check produces and every output format renders.
+
+A `Finding` is one thing a check found, in the shape DESIGN.md fixes for JSON. A `Report`
+gathers the findings and timings of one command; `ok` is false when any finding is an error.
+Findings are values: checks return them, they never raise them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["SEVERITIES", "Finding", "Report", "Severity"]
+
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found: which check, how bad, where, and what to do about it."""
+
+    check: str
+    severity: Severity
+    message: str
+    revision: str | None = None
+    dialect: str | None = None
+    file: str | None = None
+    line: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "severity": self.severity,
+            "revision": self.revision,
+            "dialect": self.dialect,
+            "file": self.file,
+            "line": self.line,
+            "message": self.message,
+            "details": dict(self.details),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
+        return cls(
+            check=data["check"],
+            severity=data["severity"],
+            message=data["message"],
+            revision=data.get("revision"),
+            dialect=data.get("dialect"),
+            file=data.get("file"),
+            line=data.get("line"),
+            details=data.get("details") or {},
+        )
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+@dataclass
+class Report:
+    """The outcome of one command: findings, timings (seconds), and extra sections."""
+
+    command: str
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    #: values for other commands (schema hashes per revision...), not part of the JSON shape
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding is an error."""
+        return not any(f.is_error for f in self.findings)
+
+    def add(self, *findings: Finding) -> None:
+        self.findings.extend(findings)
+
+    def extend(self, findings: Iterable[Finding]) -> None:
+        self.findings.extend(findings)
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_error]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the JSON report shape of DESIGN.md."""
+        return {
+            "command": self.command,
+            "ok": self.ok,
+            "findings": [f.to_dict() for f in self.findings],
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        return cls(
+            command=data["command"],
+            findings=[Finding.from_dict(f) for f in data.get("findings", [])],
+            timings=dict(data.get("timings", {})),
+        )

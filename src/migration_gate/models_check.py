@@ -1,0 +1,82 @@
+"""check-models: the schema the chain produces at head vs the schema the models describe.
+
+On one database: upgrade through every revision, snapshot; empty it, `create_all` the
+models' MetaData, snapshot; every difference is `model-drift`. Both sides are real schemas
+captured the same way, so what is compared is meaning, not rendering.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.config import Config
+from sqlalchemy.pool import NullPool
+
+from migration_gate import urls
+from migration_gate.errors import ConfigError
+from migration_gate.findings import Finding, Report
+from migration_gate.graph import heads, walk_order
+from migration_gate.revisions import load_revisions
+from migration_gate.runner import Invoke, StepRunner, load_script
+from migration_gate.snapshot import capture, diff
+from migration_gate.workspace import Workspace, workspace_for_url
+
+__all__ = ["check_models", "check_models_in"]
+
+
+def check_models_in(config: Config, workspace: Workspace, *, metadata: Any = None,
+                    invoke: Invoke | None = None, root: Path | None = None) -> Report:
+    report = Report("check-models")
+    dialect = urls.dialect_of(workspace.url)
+    script = load_script(config)
+    revs = load_revisions(Path(p) for p in script._version_locations)
+    order = walk_order(revs)
+    t0 = time.perf_counter()
+    runner = StepRunner(config, workspace.url, script=script, invoke=invoke)
+    try:
+        if order:
+            runner.upgrade_many(order)
+        else:
+            runner.run_env_only()
+        chain = runner.snapshot()
+        metadata = metadata if metadata is not None else runner.target_metadata
+    finally:
+        runner.close()
+    if metadata is None:
+        raise ConfigError("env.py sets no target_metadata, so there are no models to compare",
+                          hint="pass --models module:attribute or set models in [tool.migration-gate]")
+    url = workspace.fresh()
+    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            metadata.create_all(conn)
+            conn.commit()
+            models = capture(conn)
+    finally:
+        engine.dispose()
+    head_ids = heads(revs)
+    head = next((r for r in revs if head_ids and r.revision == head_ids[-1]), None)
+    for change in diff(chain, models):
+        sentence = change.sentence(added="is in the models but no migration creates it",
+                                   removed="is created by the migrations but not in the models")
+        report.add(Finding(
+            check="model-drift", severity="error", dialect=dialect,
+            revision=head.revision if head else None,
+            file=head.rel_path(root) if head else None, line=1,
+            message=f"models and migrations disagree on {dialect}: {sentence}",
+            details={"change": change.to_dict(),
+                     "hint": "generate a migration (alembic revision --autogenerate), review it, "
+                             "or fix the models"},
+        ))
+    report.timings[f"{dialect}.total"] = time.perf_counter() - t0
+    return report
+
+
+def check_models(config: Config, url: str, invoke: Invoke | None = None, *,
+                 metadata: Any = None, root: Path | None = None) -> Report:
+    """Head schema of the chain vs the models' MetaData on the (empty) database at `url`."""
+    with workspace_for_url(url) as ws:
+        return check_models_in(config, ws, metadata=metadata, invoke=invoke, root=root)

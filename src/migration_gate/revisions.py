@@ -1,0 +1,118 @@
+"""What a migration file says about itself, read statically: ids, parents, lines, intent.
+
+`load_revisions` parses every file of the versions directories with `ast` (nothing is
+executed), so graph checks and lint can run on a chain that Alembic itself would refuse
+to load (duplicate ids, a missing parent). `gate` is the module-level declaration of
+intent: ``gate = {"destructive": "why", "irreversible": "why"}``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RevisionInfo", "load_revisions", "parse_revision_file"]
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    revision: str
+    down_revisions: tuple[str, ...]
+    path: Path
+    depends_on: tuple[str, ...] = ()
+    upgrade_line: int | None = None
+    downgrade_line: int | None = None
+    #: true when downgrade() is missing or does nothing (pass, ..., a docstring)
+    downgrade_empty: bool = True
+    gate: Mapping[str, str] = field(default_factory=dict)
+    doc: str = ""
+
+    def rel_path(self, root: Path | None = None) -> str:
+        root = root or Path.cwd()
+        try:
+            return self.path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            return self.path.as_posix()
+
+
+def _ids(node: ast.expr | None) -> tuple[str, ...]:
+    if node is None:
+        return ()
+    try:
+        value = ast.literal_eval(node)
+    except ValueError:
+        return ()
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _is_noop(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or ...
+        return False
+    return True
+
+
+def parse_revision_file(path: Path) -> RevisionInfo | None:
+    """The revision a file declares, or None when it is not a revision file."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, filename=str(path))
+    assigns: dict[str, ast.expr] = {}
+    funcs: dict[str, ast.FunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigns[target.id] = node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            assigns[node.target.id] = node.value
+        elif isinstance(node, ast.FunctionDef):
+            funcs[node.name] = node
+    rev = _ids(assigns.get("revision"))
+    if not rev:
+        return None
+    gate: dict[str, Any] = {}
+    if "gate" in assigns:
+        try:
+            value = ast.literal_eval(assigns["gate"])
+            if isinstance(value, dict):
+                gate = {str(k): str(v) for k, v in value.items()}
+        except ValueError:
+            gate = {}
+    down = funcs.get("downgrade")
+    up = funcs.get("upgrade")
+    return RevisionInfo(
+        revision=rev[0],
+        down_revisions=_ids(assigns.get("down_revision")),
+        depends_on=_ids(assigns.get("depends_on")),
+        path=path,
+        upgrade_line=up.lineno if up else None,
+        downgrade_line=down.lineno if down else None,
+        downgrade_empty=down is None or _is_noop(down.body),
+        gate=gate,
+        doc=(ast.get_docstring(tree) or "").strip().splitlines()[0] if ast.get_docstring(tree) else "",
+    )
+
+
+def load_revisions(version_dirs: Iterable[Path]) -> list[RevisionInfo]:
+    """Every revision file under the given directories, in file name order."""
+    out: list[RevisionInfo] = []
+    for d in version_dirs:
+        for path in sorted(Path(d).glob("*.py")):
+            if path.name.startswith("__"):
+                continue
+            info = parse_revision_file(path)
+            if info is not None:
+                out.append(info)
+    return out

@@ -1,0 +1,244 @@
+"""The roundtrip walk: every revision up, down and up again, compared snapshot by snapshot.
+
+For each revision in topological order, on one dialect: snapshot, upgrade, snapshot,
+downgrade, snapshot (must equal the first: `downgrade-leaves-trace`), upgrade again,
+snapshot (must equal the second: `reupgrade-differs`). A failed downgrade or re-upgrade, or
+a trace, does not end the walk: the database is rebuilt at that revision and the walk goes
+on, so one run reports every defect. Only a failed upgrade stops the walk of that dialect.
+
+Checks that look at one revision's before/after state (the data probe, fk types...) plug
+in as `RevisionHook`s; the walk itself only knows about schemas.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from alembic.config import Config
+
+from migration_gate import urls
+from migration_gate.findings import Finding, Report
+from migration_gate.graph import graph_findings, walk_order
+from migration_gate.revisions import RevisionInfo, load_revisions
+from migration_gate.runner import Invoke, StepFailed, StepRunner, load_script
+from migration_gate.snapshot import SchemaSnapshot, diff
+from migration_gate.workspace import Workspace, workspace_for_url
+
+__all__ = ["Progress", "RevisionHook", "WalkOptions", "roundtrip", "walk"]
+
+#: called before each revision: (dialect, position from 1, total, revision)
+Progress = Callable[[str, int, int, str], None]
+
+
+class RevisionHook(Protocol):
+    """A check that runs around each upgrade of the walk (e.g. the data probe)."""
+
+    def before_upgrade(self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot) -> list[Finding]: ...
+
+    def after_upgrade(self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot,
+                      after: SchemaSnapshot) -> list[Finding]: ...
+
+
+@dataclass(frozen=True)
+class WalkOptions:
+    """Which part of the chain to check, and how."""
+
+    #: check from this revision on (earlier ones are applied without checks)
+    start: str | None = None
+    #: check up to and including this revision
+    end: str | None = None
+    #: (index from 1, count): check only this contiguous share of the revisions
+    shard: tuple[int, int] | None = None
+    hooks: Sequence[RevisionHook] = ()
+    progress: Progress | None = None
+    root: Path | None = None
+
+
+@dataclass
+class _Walk:
+    runner: StepRunner
+    workspace: Workspace
+    dialect: str
+    infos: dict[str, RevisionInfo]
+    root: Path | None
+    applied: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    def timed(self, key: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            k = f"{self.dialect}.{key}"
+            self.timings[k] = self.timings.get(k, 0.0) + time.perf_counter() - t0
+
+    def snapshot(self) -> SchemaSnapshot:
+        snap: SchemaSnapshot = self.timed("snapshot", self.runner.snapshot)
+        return snap
+
+    def finding(self, check: str, rev: RevisionInfo, message: str, *, line: int | None = None,
+                severity: str = "error", **details: Any) -> None:
+        self.findings.append(Finding(
+            check=check, severity=severity,  # type: ignore[arg-type]
+            revision=rev.revision, dialect=self.dialect, file=rev.rel_path(self.root),
+            line=line, message=message, details=details,
+        ))
+
+    def rebuild(self) -> None:
+        """A fresh database at exactly the revisions applied so far."""
+        url = self.timed("rebuild", self.workspace.fresh)
+        self.runner.reconnect(url)
+        self.timed("rebuild", lambda: self.runner.upgrade_many(self.applied))
+
+
+def _label(rev: RevisionInfo) -> str:
+    return f"{rev.revision} ({rev.doc})" if rev.doc else rev.revision
+
+
+def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) -> bool:
+    """Up, down, up one revision. False when the upgrade failed (the walk must stop)."""
+    before = w.snapshot()
+    for hook in hooks:
+        w.findings.extend(w.timed("hooks", lambda h=hook: h.before_upgrade(w.runner, rev, before)))
+    try:
+        w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+    except StepFailed as exc:
+        w.finding("upgrade-failed", rev, f"upgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
+                  line=exc.line or rev.upgrade_line, error=exc.cause,
+                  hint="fix the migration; the database refused it (earlier revisions are fine)")
+        return False
+    w.applied.append(rev.revision)
+    after = w.snapshot()
+    w.hashes[rev.revision] = after.sha256()
+    for hook in hooks:
+        w.findings.extend(w.timed("hooks", lambda h=hook: h.after_upgrade(w.runner, rev, before, after)))
+
+    if rev.downgrade_empty:
+        if "irreversible" not in rev.gate:
+            w.finding("missing-downgrade", rev,
+                      f"{_label(rev)} has an empty downgrade() and does not declare it irreversible",
+                      line=rev.downgrade_line,
+                      hint='write downgrade(), or declare gate = {"irreversible": "why"} in the module')
+        return True
+
+    try:
+        w.timed("downgrade", lambda: w.runner.downgrade(rev.revision))
+    except StepFailed as exc:
+        w.finding("downgrade-failed", rev, f"downgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
+                  line=exc.line or rev.downgrade_line, error=exc.cause,
+                  hint="fix downgrade() so that it undoes exactly what upgrade() did")
+        w.rebuild()
+        return True
+    down = w.snapshot()
+    trace = diff(before, down)
+    if trace:
+        sentences = trace.sentences(added="left behind by the downgrade",
+                                    removed="missing after the downgrade")
+        w.finding("downgrade-leaves-trace", rev,
+                  f"downgrade of {_label(rev)} does not restore the schema on {w.dialect}: "
+                  + "; ".join(sentences),
+                  line=rev.downgrade_line, diff=sentences, changes=trace.to_list(),
+                  hint="make downgrade() undo every object upgrade() created or changed")
+    try:
+        w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+    except StepFailed as exc:
+        w.finding("reupgrade-failed", rev,
+                  f"upgrade of {_label(rev)} fails after its own downgrade on {w.dialect}: {exc.cause}",
+                  line=exc.line or rev.upgrade_line, error=exc.cause,
+                  hint="the downgrade left something the upgrade trips over; see downgrade-leaves-trace")
+        w.rebuild()
+        return True
+    again = w.snapshot()
+    differs = diff(after, again)
+    if differs:
+        sentences = differs.sentences(added="extra after re-upgrade", removed="missing after re-upgrade")
+        w.finding("reupgrade-differs", rev,
+                  f"upgrade of {_label(rev)} after its downgrade gives a different schema on "
+                  f"{w.dialect}: " + "; ".join(sentences),
+                  line=rev.upgrade_line, diff=sentences, changes=differs.to_list(),
+                  hint="upgrade() must not depend on leftovers; make downgrade() complete")
+    if trace or differs:
+        w.rebuild()
+    return True
+
+
+def _select(order: list[str], options: WalkOptions) -> tuple[list[str], list[str]]:
+    """(revisions applied without checks first, revisions to check)."""
+    lo, hi = 0, len(order)
+    if options.start is not None:
+        lo = order.index(options.start)
+    if options.end is not None:
+        hi = order.index(options.end) + 1
+    if options.shard is not None:
+        index, count = options.shard
+        n = hi - lo
+        a = lo + (n * (index - 1)) // count
+        b = lo + (n * index) // count
+        lo, hi = a, b
+    return order[:lo], order[lo:hi]
+
+
+def walk(config: Config, workspace: Workspace, options: WalkOptions | None = None, *,
+         invoke: Invoke | None = None) -> Report:
+    """Walk the chain on the workspace's database (one dialect). No graph checks."""
+    options = options or WalkOptions()
+    report = Report("roundtrip")
+    dialect = urls.dialect_of(workspace.url)
+    script = load_script(config)
+    revs = load_revisions(Path(p) for p in script._version_locations)
+    infos = {r.revision: r for r in revs}
+    order = walk_order(revs)
+    skip, check = _select(order, options)
+    t0 = time.perf_counter()
+    runner = StepRunner(config, workspace.url, script=script, invoke=invoke)
+    w = _Walk(runner=runner, workspace=workspace, dialect=dialect, infos=infos, root=options.root)
+    try:
+        if skip:
+            w.timed("fast-forward", lambda: runner.upgrade_many(skip))
+            w.applied.extend(skip)
+        for i, rev_id in enumerate(check, 1):
+            if options.progress:
+                options.progress(dialect, i, len(check), rev_id)
+            if not _check_revision(w, infos[rev_id], options.hooks):
+                rest = check[i:]
+                if rest:
+                    w.finding("upgrade-failed", infos[rev_id],
+                              f"walk on {dialect} stopped at {rev_id}: {len(rest)} later revision(s) "
+                              f"not checked ({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
+                              severity="info", line=infos[rev_id].upgrade_line, unchecked=rest)
+                break
+    finally:
+        runner.close()
+    report.extend(w.findings)
+    report.timings.update(w.timings)
+    report.timings[f"{dialect}.total"] = time.perf_counter() - t0
+    report.extras[f"{dialect}.schema_hashes"] = w.hashes
+    report.extras[f"{dialect}.checked"] = check
+    return report
+
+
+def roundtrip(config: Config, url: str, invoke: Invoke | None = None, *,
+              options: WalkOptions | None = None) -> Report:
+    """Graph checks, then the up/down/up walk of every revision on the database at `url`.
+
+    `url` names an empty database to work in (SQLite file or PostgreSQL, sync or async
+    driver); it decides the dialect. The database is reset when a rebuild is needed.
+    `invoke`, when given, wraps each Alembic command the tool runs.
+    """
+    options = options or WalkOptions()
+    script = load_script(config)
+    revs = load_revisions(Path(p) for p in script._version_locations)
+    report = Report("roundtrip")
+    report.extend(graph_findings(revs, options.root))
+    with workspace_for_url(url) as ws:
+        walked = walk(config, ws, options, invoke=invoke)
+    report.extend(walked.findings)
+    report.timings.update(walked.timings)
+    report.extras.update(walked.extras)
+    return report

@@ -1,0 +1,107 @@
+"""Where a walk works: a database URL that can be replaced by a fresh, empty one.
+
+A walk rebuilds its database when a downgrade failed or left a trace. Given a provider
+(the CLI), a rebuild is a new scratch database and the old one is dropped. Given only a
+URL (the Python API), a rebuild empties that database: every table, type and function of
+its non-system schemas on PostgreSQL, the file on SQLite.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
+
+from migration_gate import urls
+from migration_gate.errors import ConfigError
+from migration_gate.provision import Provider
+
+__all__ = ["ProviderWorkspace", "ResetWorkspace", "Workspace", "workspace_for_url"]
+
+
+class Workspace(Protocol):
+    url: str
+
+    def fresh(self) -> str:
+        """Replace the database with an empty one and return its URL."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Workspace: ...
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+
+class ProviderWorkspace:
+    """Scratch databases from a provider; the current one is dropped when replaced."""
+
+    def __init__(self, provider: Provider, label: str, url: str | None = None) -> None:
+        self.provider = provider
+        self.label = label
+        self.url = url or provider.scratch(label)
+
+    def fresh(self) -> str:
+        old, self.url = self.url, self.provider.scratch(self.label)
+        self.provider.drop(old)
+        return self.url
+
+    def close(self) -> None:
+        self.provider.drop(self.url)
+
+    def __enter__(self) -> ProviderWorkspace:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class ResetWorkspace:
+    """The one database the caller gave; `fresh` empties it in place."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        u = urls.parse(url)
+        if u.get_backend_name() == "sqlite" and (not u.database or u.database == ":memory:"):
+            raise ConfigError(
+                "an in-memory SQLite URL cannot be walked (each connection sees its own database)",
+                hint="use a file: sqlite:///path/to/scratch.db",
+            )
+
+    def fresh(self) -> str:
+        u = urls.parse(self.url)
+        if u.get_backend_name() == "sqlite":
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path((u.database or "") + suffix).unlink(missing_ok=True)
+            return self.url
+        engine = sa.create_engine(urls.sync_url(u), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                schemas = conn.execute(sa.text(
+                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                    "AND nspname <> 'information_schema'")).scalars().all()
+                for name in schemas:
+                    conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+                conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS public"))
+        finally:
+            engine.dispose()
+        return self.url
+
+    def close(self) -> None:
+        """The caller's database stays; nothing to drop."""
+
+    def __enter__(self) -> ResetWorkspace:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def workspace_for_url(url: str) -> ResetWorkspace:
+    return ResetWorkspace(url)

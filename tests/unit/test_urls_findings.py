@@ -1,0 +1,47 @@
+"""Password masking, driver mapping, and the report's JSON shape."""
+
+from __future__ import annotations
+
+import pytest
+
+from migration_gate.errors import ConfigError
+from migration_gate.findings import Finding, Report
+from migration_gate.urls import dialect_of, mask, mask_text, sync_url
+
+
+def test_mask_hides_password_in_urls_and_free_text() -> None:
+    assert "s3cret" not in mask("postgresql://bob:s3cret@db:5432/app")
+    assert "bob:***@db" in mask("postgresql://bob:s3cret@db:5432/app")
+    text = mask_text('could not connect to postgresql+psycopg://u:p%40ss@h/x: refused')
+    assert "p%40ss" not in text and "u:***@h" in text
+
+
+def test_bad_url_is_a_config_error_without_the_password() -> None:
+    with pytest.raises(ConfigError) as err:
+        dialect_of("not a url with pw:hunter2@")
+    assert "hunter2" not in str(err.value)
+
+
+def test_async_drivers_map_to_sync_ones() -> None:
+    assert sync_url("postgresql+asyncpg://u@h/d").drivername == "postgresql+psycopg"
+    assert sync_url("sqlite+aiosqlite:///x.db").drivername == "sqlite+pysqlite"
+    assert sync_url("postgresql://u@h/d").drivername == "postgresql+psycopg"
+
+
+def test_report_shape_and_ok() -> None:
+    report = Report("roundtrip")
+    report.add(Finding("missing-downgrade", "warning", "m", revision="a1", dialect="sqlite",
+                       file="migrations/versions/a1.py", line=3))
+    assert report.ok
+    report.add(Finding("upgrade-failed", "error", "boom", details={"error": "x"}))
+    data = report.to_dict()
+    assert list(data) == ["command", "ok", "findings", "timings"]
+    assert data["ok"] is False
+    assert list(data["findings"][0]) == ["check", "severity", "revision", "dialect", "file",
+                                         "line", "message", "details"]
+    assert Report.from_dict(data).to_dict() == data
+
+
+def test_unknown_severity_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Finding("x", "fatal", "m")  # type: ignore[arg-type]
