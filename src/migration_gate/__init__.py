@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from migration_gate.errors import ConfigError, GateError, InfrastructureError
     from migration_gate.findings import Finding, Report
     from migration_gate.models_check import check_models
-    from migration_gate.roundtrip import roundtrip
+    from migration_gate.walk import roundtrip
     from migration_gate.snapshot import SchemaSnapshot
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "roundtrip": "migration_gate.roundtrip",
+    "roundtrip": "migration_gate.walk",
     "check_models": "migration_gate.models_check",
     "Finding": "migration_gate.findings",
     "Report": "migration_gate.findings",

@@ -9,6 +9,7 @@ in each requested format, and turn the outcome into the documented exit code:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -129,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     debug = bool(getattr(args, "debug", False))
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if not debug:
+        # env.py usually calls fileConfig(); its per-step INFO lines drown the report
+        logging.disable(logging.INFO)
     from migration_gate.errors import GateError
     from migration_gate.settings import load_settings
     from migration_gate.urls import mask_text

@@ -83,6 +83,13 @@ def _line_in(exc: BaseException, path: str | None) -> int | None:
     return line
 
 
+def _engine(url: str) -> Engine:
+    """A synchronous engine; SQLite connections may be used from the `invoke` thread."""
+    sync = urls.sync_url(url)
+    args = {"check_same_thread": False} if sync.get_backend_name() == "sqlite" else {}
+    return sa.create_engine(sync, poolclass=NullPool, connect_args=args)
+
+
 @dataclass
 class _Outcome:
     used_our_connection: bool = True
@@ -100,7 +107,7 @@ class StepRunner:
         self.invoke: Invoke = invoke or (lambda fn: fn())
         self.shared_connection = True
         self.target_metadata: Any = None
-        self.engine: Engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+        self.engine: Engine = _engine(url)
         try:
             self.conn: Connection = self.engine.connect()
         except DBAPIError as exc:
@@ -212,7 +219,7 @@ class StepRunner:
         """Point the runner at another database (e.g. a rebuilt one)."""
         self.close(restore=False)
         self.url = url
-        self.engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+        self.engine = _engine(url)
         self.conn = self.engine.connect()
         self.config.set_main_option("sqlalchemy.url", self._ini_safe(url))
         self.config.attributes["connection"] = self.conn

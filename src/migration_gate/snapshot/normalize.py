@@ -1,0 +1,566 @@
+"""Text normalization shared by the PostgreSQL and SQLite capture: pure functions, no I/O.
+
+Databases render the same meaning in many ways: PostgreSQL adds casts (`'x'::character
+varying`, `(role)::text`) and turns `IN (...)` into `= ANY (ARRAY[...])`; SQLite keeps the
+text of the `CREATE` statement as it was written, in whatever quoting and spacing the author
+(or Alembic's batch mode) used. Everything here turns such text into one canonical spelling:
+a small SQL tokenizer (`tokenize`) and a renderer that joins tokens with fixed spacing, plus
+the rewrites a snapshot needs (`sql_expression`, `default`, `sql_type`, `type_family`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+__all__ = [
+    "Token",
+    "collapse_whitespace",
+    "default",
+    "function_body",
+    "matching_paren",
+    "render",
+    "split_top_level",
+    "sql_expression",
+    "sql_type",
+    "strip_outer_parens",
+    "tokenize",
+    "trigger_definition",
+    "type_family",
+    "view_definition",
+]
+
+
+class Token(NamedTuple):
+    """One SQL token. `kind` is "str", "ident" (a quoted identifier, unquoted in `text`),
+    "word" (a bare word: keyword or identifier), "num" or "op"."""
+
+    kind: str
+    text: str
+
+
+_TOKEN_PATTERN = r"""
+     (?P<ws>\s+)
+    |(?P<comment>--[^\n]*|/\*.*?\*/)
+    |(?P<str>[EeXxBbNn]?'(?:[^']|'')*')
+    |(?P<dollar>\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$)
+    |(?P<dq>"(?:[^"]|"")*")
+    |(?P<bq>`(?:[^`]|``)*`)
+    {brackets}
+    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<word>[^\W\d]\w*|\$\d+)
+    |(?P<op>::|\|\||<=|>=|<>|!=|->>|->|\#>>|\#>|@>|<@|&&|!?~~?\*?|[^\w\s'"`])
+    """
+_TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=""), re.S | re.X)
+_SQLITE_TOKEN_RE = re.compile(
+    _TOKEN_PATTERN.format(brackets=r"|(?P<brk>\[[^\]]*\])"), re.S | re.X
+)
+_QUOTES = {"dq": '"', "bq": "`"}
+
+
+def tokenize(text: str, *, bracket_quotes: bool = False) -> list[Token]:
+    """Split SQL into tokens, dropping white space and comments.
+
+    `bracket_quotes` reads `[name]` as a quoted identifier (SQLite); otherwise brackets
+    are array syntax (PostgreSQL).
+    """
+    pattern = _SQLITE_TOKEN_RE if bracket_quotes else _TOKEN_RE
+    tokens: list[Token] = []
+    for m in pattern.finditer(text):
+        kind = m.lastgroup or "op"
+        if kind in ("ws", "comment"):
+            continue
+        value = m.group()
+        if kind in _QUOTES:
+            q = _QUOTES[kind]
+            tokens.append(Token("ident", value[1:-1].replace(q + q, q)))
+        elif kind == "brk":
+            tokens.append(Token("ident", value[1:-1]))
+        elif kind == "dollar":
+            tokens.append(Token("str", value))
+        else:
+            tokens.append(Token(kind, value))
+    return tokens
+
+
+def matching_paren(tokens: Sequence[Token], start: int) -> int:
+    """Index of the `)` or `]` that closes the bracket at `start` (or `len(tokens)`)."""
+    depth = 0
+    for i in range(start, len(tokens)):
+        tok = tokens[i]
+        if tok.kind != "op":
+            continue
+        if tok.text in ("(", "["):
+            depth += 1
+        elif tok.text in (")", "]"):
+            depth -= 1
+            if depth == 0:
+                return i
+    return len(tokens)
+
+
+def split_top_level(tokens: Sequence[Token], sep: str = ",") -> list[list[Token]]:
+    """Split at `sep` tokens that are outside any parentheses or brackets."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens:
+        if tok.kind == "op" and tok.text in ("(", "["):
+            depth += 1
+        elif tok.kind == "op" and tok.text in (")", "]"):
+            depth -= 1
+        if depth == 0 and tok == Token("op", sep):
+            parts.append([])
+        else:
+            parts[-1].append(tok)
+    return [p for p in parts if p]
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+#: words after which "(" opens a parenthesized expression or list, not a function call
+_KEYWORDS = frozenset(
+    [
+        "all",
+        "and",
+        "any",
+        "as",
+        "between",
+        "by",
+        "case",
+        "check",
+        "else",
+        "end",
+        "exists",
+        "from",
+        "having",
+        "in",
+        "is",
+        "join",
+        "like",
+        "ilike",
+        "not",
+        "on",
+        "or",
+        "over",
+        "filter",
+        "references",
+        "returns",
+        "return",
+        "select",
+        "set",
+        "similar",
+        "then",
+        "to",
+        "unique",
+        "using",
+        "values",
+        "when",
+        "where",
+        "with",
+        "within",
+        "key",
+        "default",
+        "distinct",
+        "escape",
+    ]
+)
+_NO_SPACE_BEFORE = frozenset({")", "]", ",", ".", "::", ";"})
+_NO_SPACE_AFTER = frozenset({"(", "[", ".", "::"})
+_UNARY_AFTER = frozenset({"(", "[", ",", "=", "<", ">", "<=", ">=", "<>", "!=", "+", "-", "*", "/"})
+
+
+def _is_callable(tok: Token) -> bool:
+    return tok.kind == "ident" or (tok.kind == "word" and tok.text.lower() not in _KEYWORDS)
+
+
+def _needs_space(prev: Token, tok: Token, before_prev: Token | None) -> bool:
+    if tok.kind == "op" and tok.text in _NO_SPACE_BEFORE:
+        return False
+    if prev.kind == "op" and prev.text in _NO_SPACE_AFTER:
+        return False
+    if tok == Token("op", "(") and _is_callable(prev):
+        return False
+    if tok == Token("op", "[") and (prev.kind in ("word", "ident") or prev.text in (")", "]")):
+        return False
+    # a unary sign sticks to its operand: "x > -1", "(-1)"
+    return not (
+        prev.kind == "op"
+        and prev.text in ("-", "+")
+        and (
+            before_prev is None
+            or (before_prev.kind == "op" and before_prev.text in _UNARY_AFTER)
+            or (before_prev.kind == "word" and before_prev.text.lower() in _KEYWORDS)
+        )
+    )
+
+
+def render(tokens: Sequence[Token]) -> str:
+    """Join tokens with canonical spacing. Words and identifiers are lowercased and
+    identifiers lose their quotes; string literals are kept as they are."""
+    out: list[str] = []
+    for i, tok in enumerate(tokens):
+        text = tok.text if tok.kind == "str" else tok.text.lower()
+        if i and _needs_space(tokens[i - 1], tok, tokens[i - 2] if i > 1 else None):
+            out.append(" ")
+        out.append(text)
+    return "".join(out)
+
+
+# -- expression rewrites --------------------------------------------------------------------
+
+#: types whose casts carry no meaning for comparison: `(role)::text`, `'a'::character varying`
+_TEXTY = frozenset({"text", "varchar", "character varying", "char", "character", "bpchar", "name"})
+_MULTI_WORD_TYPES = (
+    ("character", "varying"),
+    ("double", "precision"),
+    ("bit", "varying"),
+)
+
+
+def _cast_end(tokens: Sequence[Token], start: int) -> tuple[int, str]:
+    """Parse the type name after `::` at `start`; return (end index, base type name)."""
+    words = [t.text.lower() for t in tokens]
+    i = start
+    base = words[i] if i < len(words) else ""
+    i += 1
+    for first, second in _MULTI_WORD_TYPES:
+        if base == first and words[i : i + 1] == [second]:
+            base, i = f"{first} {second}", i + 1
+    while words[i : i + 1] == ["."] and i + 1 < len(words):
+        base, i = f"{base}.{words[i + 1]}", i + 2
+    if words[i : i + 1] == ["("]:
+        i = matching_paren(tokens, i) + 1
+    if words[i : i + 3] in (["with", "time", "zone"], ["without", "time", "zone"]):
+        i += 3
+    while words[i : i + 2] == ["[", "]"]:
+        i += 2
+    return i, base
+
+
+def _is_literal(tokens: Sequence[Token]) -> bool:
+    """Whether the operand that ends the tokens is a literal."""
+    if not tokens:
+        return False
+    prev = tokens[-1]
+    return prev.kind in ("str", "num") or (prev.kind == "word" and prev.text.lower() == "null")
+
+
+def _drop_casts(tokens: list[Token]) -> list[Token]:
+    """Drop casts to text types anywhere (`(role)::text`) and casts of literals
+    (`0::numeric`, `'a'::message_role`, `'s'::regclass`): the context gives their type."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        if tokens[i] == Token("op", "::"):
+            end, base = _cast_end(tokens, i + 1)
+            if base in _TEXTY or _is_literal(out):
+                i = end
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
+def _any_array_to_in(tokens: list[Token]) -> list[Token]:
+    """`x = ANY (ARRAY[a, b])` → `x IN (a, b)`; `x <> ALL (ARRAY[a, b])` → `x NOT IN (a, b)`."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        texts = [t.text.lower() for t in tokens[i : i + 5]]
+        if (texts[1:] == ["any", "(", "array", "["] and texts[0] == "=") or (
+            texts[1:] == ["all", "(", "array", "["] and texts[0] in ("<>", "!=")
+        ):
+            close_paren = matching_paren(tokens, i + 2)
+            close_bracket = matching_paren(tokens, i + 4)
+            if close_bracket + 1 == close_paren:
+                if texts[0] != "=":
+                    out.append(Token("word", "not"))
+                out += [Token("word", "in"), Token("op", "(")]
+                out += _any_array_to_in(tokens[i + 5 : close_bracket])
+                out.append(Token("op", ")"))
+                i = close_paren + 1
+                continue
+        out.append(tokens[i])
+        i += 1
+    return out
+
+
+def _is_atom(tokens: Sequence[Token]) -> bool:
+    """A single operand: literal, (dotted) name, or signed number."""
+    if len(tokens) == 1:
+        return tokens[0].kind in ("str", "num", "ident", "word")
+    if len(tokens) == 2 and tokens[0].text in ("-", "+") and tokens[1].kind == "num":
+        return True
+    names = tokens[0::2]
+    dots = tokens[1::2]
+    return (
+        len(tokens) % 2 == 1
+        and all(t.kind in ("word", "ident") for t in names)
+        and all(t.text == "." for t in dots)
+    )
+
+
+#: words whose "(" opens a list or subquery that must keep its parentheses
+_LIST_WORDS = frozenset({"in", "values", "any", "all", "exists", "check"})
+
+
+def _drop_redundant_parens(tokens: list[Token]) -> list[Token]:
+    """Remove parentheses around a single operand (not a call's or a list's) and `((x))`."""
+    changed = True
+    while changed:
+        changed = False
+        for i, tok in enumerate(tokens):
+            if tok != Token("op", "("):
+                continue
+            close = matching_paren(tokens, i)
+            inner = tokens[i + 1 : close]
+            prev = tokens[i - 1] if i else None
+            after_call = prev is not None and (
+                _is_callable(prev) or (prev.kind == "word" and prev.text.lower() in _LIST_WORDS)
+            )
+            double = strip_outer_parens(inner) != inner
+            if close < len(tokens) and ((not after_call and _is_atom(inner)) or double):
+                tokens = tokens[:i] + inner + tokens[close + 1 :]
+                changed = True
+                break
+    return strip_outer_parens(tokens)
+
+
+def strip_outer_parens(tokens: list[Token]) -> list[Token]:
+    """`((a = b))` → `a = b`: drop parentheses that enclose the whole expression."""
+    while (
+        len(tokens) >= 2
+        and tokens[0] == Token("op", "(")
+        and matching_paren(tokens, 0) == len(tokens) - 1
+    ):
+        tokens = tokens[1:-1]
+    return tokens
+
+
+def _expression_tokens(text: str, *, dialect: str | None) -> list[Token]:
+    tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
+    while tokens and tokens[-1] == Token("op", ";"):
+        tokens.pop()
+    return _canonical(tokens)
+
+
+def _canonical(tokens: list[Token]) -> list[Token]:
+    # parentheses twice: `ANY ((ARRAY[...])::text[])` only matches once they are gone
+    tokens = _drop_redundant_parens(_drop_casts(tokens))
+    return _drop_redundant_parens(_any_array_to_in(tokens))
+
+
+@lru_cache(maxsize=8192)
+def sql_expression(text: str, *, dialect: str | None = None) -> str:
+    """Canonical spelling of a SQL expression (check, index element, predicate, view).
+
+    Collapses white space; lowercases keywords and identifiers (not string literals); drops
+    identifier quotes, redundant parentheses, casts to text types and casts of literals;
+    rewrites PostgreSQL's `x = ANY (ARRAY[...])` as `x in (...)`. With `dialect="sqlite"`,
+    `[name]` is a quoted identifier.
+    """
+    return render(_expression_tokens(text, dialect=dialect))
+
+
+_QUOTED_NUMBER_RE = re.compile(r"^'([-+]?(?:\d+\.?\d*|\.\d+))'$")
+
+
+@lru_cache(maxsize=8192)
+def default(dialect: str, text: str | None) -> str | None:
+    """Canonical server default: `'x'::character varying` → `'x'`, `('x')` → `'x'`,
+    `nextval('s'::regclass)` → `nextval('s')`, `'-1'::integer` → `-1`, `now()` kept."""
+    if text is None or not text.strip():
+        return None
+    tokens = _expression_tokens(text, dialect=dialect)
+    if len(tokens) == 1 and tokens[0].kind == "str":
+        m = _QUOTED_NUMBER_RE.match(tokens[0].text)
+        if m:
+            return m.group(1)
+    return render(tokens)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Runs of white space become one space; ends are stripped."""
+    return " ".join(text.split())
+
+
+def function_body(text: str | None) -> str:
+    """A function body with white space collapsed (its case and literals are kept)."""
+    return collapse_whitespace(text or "")
+
+
+# -- types ----------------------------------------------------------------------------------
+
+_PG_TYPE_NAMES = {
+    "character varying": "varchar",
+    "character": "char",
+    "bpchar": "char",
+    "timestamp without time zone": "timestamp",
+    "timestamp with time zone": "timestamptz",
+    "time without time zone": "time",
+    "time with time zone": "timetz",
+    "bit varying": "varbit",
+    "int": "integer",
+    "int4": "integer",
+    "int8": "bigint",
+    "int2": "smallint",
+    "bool": "boolean",
+    "float8": "double precision",
+    "float4": "real",
+    "decimal": "numeric",
+}
+_PG_TIME_RE = re.compile(r"^(timestamp|time)(\(\d+\))? (with|without) time zone$")
+_MOD_RE = re.compile(r"^(?P<base>.*?)\s*(?P<mod>\([^()]*\))?$")
+
+
+@lru_cache(maxsize=8192)
+def sql_type(dialect: str, text: str) -> str:
+    """Compact type name.
+
+    PostgreSQL (`format_type` output): `character varying(200)` → `varchar(200)`, `timestamp
+    with time zone` → `timestamptz`, `timestamp(3) without time zone` → `timestamp(3)`,
+    `character varying(20)[]` → `varchar(20)[]`, `"MyEnum"` → `MyEnum`. SQLite (declared
+    type): only case and spacing change, `VARCHAR( 200 )` → `varchar(200)`, since SQLite
+    keeps whatever name was declared (and `INT` is not `INTEGER` for a primary key).
+    """
+    t = collapse_whitespace(text)
+    if dialect != "postgresql":
+        return re.sub(r"\s*([(),])\s*", r"\1", t.lower()).replace('"', "")
+    arrays = ""
+    while t.endswith("]") and "[" in t:
+        t, arrays = t[: t.rindex("[")].rstrip(), arrays + "[]"
+    m = _PG_TIME_RE.match(t)
+    if m:
+        return m.group(1) + ("tz" if m.group(3) == "with" else "") + (m.group(2) or "") + arrays
+    parts = _MOD_RE.match(t)
+    assert parts is not None  # the pattern matches any text
+    base = parts.group("base").replace('"', "")
+    mod = re.sub(r"\s+", "", parts.group("mod") or "")
+    return _PG_TYPE_NAMES.get(base, base) + mod + arrays
+
+
+_FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("uuid", ("uuid", "char(32)")),
+    (
+        "integer",
+        (
+            "integer",
+            "int",
+            "bigint",
+            "smallint",
+            "int2",
+            "int4",
+            "int8",
+            "tinyint",
+            "mediumint",
+            "serial",
+            "bigserial",
+            "smallserial",
+        ),
+    ),
+    ("boolean", ("boolean", "bool")),
+    ("datetime", ("timestamp", "timestamptz", "datetime")),
+    ("date", ("date",)),
+    ("time", ("time", "timetz")),
+    ("numeric", ("numeric", "decimal")),
+    ("float", ("real", "double precision", "double", "float", "float4", "float8")),
+    ("json", ("json", "jsonb")),
+    ("binary", ("bytea", "blob", "binary", "varbinary")),
+    (
+        "string",
+        (
+            "varchar",
+            "char",
+            "character",
+            "character varying",
+            "text",
+            "nvarchar",
+            "nchar",
+            "clob",
+            "citext",
+            "string",
+        ),
+    ),
+)
+
+
+def type_family(type_: str, *, enums: Iterable[str] = ()) -> str:
+    """Coarse family of a normalized type on either dialect, for cross-dialect comparison:
+    integer, uuid, string, boolean, datetime, date, time, numeric, float, json, binary, enum,
+    other. `enums` names the enum types of the snapshot; arrays are "other"."""
+    t = type_.strip().lower()
+    if t in set(enums):
+        return "enum"
+    if t.endswith("]"):
+        return "other"
+    base = re.sub(r"\s*\(.*\)$", "", t)
+    for family, names in _FAMILIES:
+        if t in names or base in names:
+            return family
+    return "other"
+
+
+# -- statements -----------------------------------------------------------------------------
+
+
+def _skip_create_header(tokens: list[Token], kind: str) -> tuple[int, Token | None]:
+    """Index after `CREATE [TEMP] <kind> [IF NOT EXISTS] [schema.]name`, and the name."""
+    words = [t.text.lower() for t in tokens]
+    try:
+        i = words.index(kind) + 1
+    except ValueError:
+        return 0, None
+    if words[i : i + 3] == ["if", "not", "exists"]:
+        i += 3
+    name = tokens[i] if i < len(tokens) else None
+    i += 1
+    while i + 1 < len(tokens) and tokens[i].text == ".":
+        name, i = tokens[i + 1], i + 2
+    return i, name
+
+
+def view_definition(text: str, *, dialect: str | None = None) -> str:
+    """The query of a view, canonical: from a whole `CREATE VIEW v [(cols)] AS ...` (SQLite)
+    or from the query alone (`pg_get_viewdef`). A column list is kept as `(a, b) as ...`."""
+    tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
+    if tokens and tokens[0].text.lower() == "create":
+        start, _ = _skip_create_header(tokens, "view")
+        head: list[Token] = []
+        if start < len(tokens) and tokens[start].text == "(":
+            end = matching_paren(tokens, start)
+            head = [*tokens[start : end + 1], Token("word", "as")]
+            start = end + 1
+        if start < len(tokens) and tokens[start].text.lower() == "as":
+            start += 1
+        rest = render(head) + " " if head else ""
+        return rest + _statement(tokens[start:])
+    return _statement(tokens)
+
+
+def _statement(tokens: list[Token]) -> str:
+    while tokens and tokens[-1] == Token("op", ";"):
+        tokens = tokens[:-1]
+    return render(_canonical(tokens))
+
+
+def trigger_definition(text: str, *, dialect: str | None = None) -> str:
+    """A `CREATE TRIGGER` statement without its header and table: `before update for each
+    row execute function touch()`. Name and table are recorded apart."""
+    tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
+    start, _ = _skip_create_header(tokens, "trigger")
+    body = tokens[start:]
+    prefix = (
+        [Token("word", "constraint")]
+        if any(t.text.lower() == "constraint" for t in tokens[:start])
+        else []
+    )
+    for i, tok in enumerate(body):
+        if tok.kind == "word" and tok.text.lower() == "on":
+            end = i + 2
+            while end + 1 < len(body) and body[end].text == ".":
+                end += 2
+            body = body[:i] + body[end:]
+            break
+    return render(prefix + body)
