@@ -88,7 +88,7 @@ def check_models(settings: Settings, *, dialect: str = "all", models: str | None
     from migration_gate.models_check import check_models_in
 
     spec = models or settings.models
-    metadata = import_object(spec, "models") if spec else None
+    metadata = import_object(spec, "models", settings.root) if spec else None
     report = Report("check-models")
     with _providers(settings, _dialects(dialect)) as providers:
         for d, provider in providers.items():

@@ -8,6 +8,7 @@ ini file's directory), command-line flags, and the `MIGRATION_GATE_PG_URL` varia
 from __future__ import annotations
 
 import importlib
+import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ class Settings:
     def alembic_config(self, url: str | None = None) -> Config:
         """A fresh Alembic Config for `url`: from config_factory when set, else the ini file."""
         if self.config_factory:
-            factory: Callable[[str | None], Config] = import_object(self.config_factory, "config_factory")
+            factory: Callable[[str | None], Config] = import_object(
+                self.config_factory, "config_factory", self.root)
             cfg = factory(url)
             if not isinstance(cfg, Config):
                 raise ConfigError(f"config_factory {self.config_factory} did not return an alembic Config")
@@ -51,8 +53,10 @@ class Settings:
         return cfg
 
 
-def import_object(spec: str, what: str) -> Any:
-    """Import `module:attr.path` or raise a ConfigError naming `what`."""
+def import_object(spec: str, what: str, root: Path | None = None) -> Any:
+    """Import `module:attr.path` (from the project `root` too) or raise a ConfigError."""
+    if root is not None and str(root) not in sys.path:
+        sys.path.insert(0, str(root))
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ConfigError(f"{what} must look like module:attribute, not {spec!r}")

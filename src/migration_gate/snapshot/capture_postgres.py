@@ -61,15 +61,13 @@ WITH nsp AS (
     FROM pg_namespace
     WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'
 ),
-ext AS (
-    SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
-),
 rel AS (
     SELECT c.oid, nsp.prefix || c.relname AS name, c.relkind
     FROM pg_class c JOIN nsp ON nsp.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
       AND NOT EXISTS (
-          SELECT 1 FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+          SELECT 1 FROM pg_depend e
+          WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
 ),
 tbl AS (
     SELECT oid, name FROM rel WHERE relkind IN ('r', 'p')
@@ -97,13 +95,12 @@ SELECT json_agg(ARRAY[
            co.conrelid::text, co.conname, co.contype::text, co.conkey::text,
            co.confrelid::text, co.confkey::text, co.confdeltype::text, co.confupdtype::text,
            co.condeferrable::text, co.conindid::text,
-           CASE co.contype WHEN 'c' THEN pg_get_expr(co.conbin, co.conrelid, true)
-                           WHEN 'x' THEN pg_get_constraintdef(co.oid, true)
-                           WHEN 'f' THEN CASE WHEN NOT EXISTS (
-                               SELECT 1 FROM tbl r WHERE r.oid = co.confrelid)
-                               THEN pg_get_constraintdef(co.oid, true) END END])
+           CASE WHEN co.contype = 'c' THEN pg_get_expr(co.conbin, co.conrelid, true)
+                WHEN co.contype = 'x' OR (co.contype = 'f' AND r.oid IS NULL)
+                THEN pg_get_constraintdef(co.oid, true) END])
 FROM tbl t
 JOIN pg_constraint co ON co.conrelid = t.oid AND co.contype IN ('p', 'u', 'f', 'c', 'x')
+LEFT JOIN tbl r ON r.oid = co.confrelid
 """
 
 # Key columns as attnums ("2 1") named in Python; the text of expression elements only.
@@ -133,7 +130,9 @@ FROM pg_type ty
 JOIN nsp ON nsp.oid = ty.typnamespace
 JOIN pg_enum e ON e.enumtypid = ty.oid
 WHERE ty.typtype = 'e'
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = ty.oid)
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_depend e
+      WHERE e.classid = 'pg_type'::regclass AND e.objid = ty.oid AND e.deptype = 'e')
 """
 
 # deptype 'i': the sequence of an identity column (skipped); 'a': OWNED BY (serial)
@@ -161,7 +160,9 @@ FROM pg_proc p
 JOIN nsp ON nsp.oid = p.pronamespace
 JOIN pg_language l ON l.oid = p.prolang
 WHERE p.prokind <> 'a'
-  AND NOT EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_depend e
+      WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
 """
 
 _TRIGGERS = """
@@ -202,8 +203,9 @@ def catalog_query(server_version: tuple[int, ...] = (18,)) -> str:
 
 def capture_postgres(connection: Connection) -> SchemaSnapshot:
     """Snapshot the schema of a PostgreSQL database with one catalog query."""
-    version = connection.dialect.server_version_info or (18,)
-    raw = connection.exec_driver_sql(catalog_query(tuple(version))).scalar_one()
+    info = connection.dialect.server_version_info or (18,)
+    version = tuple(v for v in info if isinstance(v, int))
+    raw = connection.exec_driver_sql(catalog_query(version)).scalar_one()
     return snapshot_from_catalog(json.loads(raw))
 
 
@@ -287,13 +289,14 @@ def _table(
     fks: list[ForeignKey] = []
     uniques: list[UniqueConstraint] = []
     checks: list[CheckConstraint] = []
-    for oid, cname, kind, conkey, *_, text in constraints:
+    for row in constraints:
+        oid, cname, kind, conkey, text = row[0], row[1], row[2], row[3], row[-1]
         if kind == "p":
             primary_key = names.keys(oid, conkey)
         elif kind == "u":
             uniques.append(UniqueConstraint(cname, names.keys(oid, conkey)))
         elif kind == "f":
-            fks.append(_foreign_key(oid, cname, conkey, *_, text, names=names))
+            fks.append(_foreign_key(row, names))
         else:  # 'c' check; 'x' exclusion, kept as a check on its whole definition
             checks.append(CheckConstraint(cname, normalize.sql_expression(text)))
     return Table(
@@ -307,20 +310,8 @@ def _table(
     )
 
 
-def _foreign_key(
-    oid: str,
-    name: str,
-    conkey: str,
-    ref_oid: str,
-    confkey: str,
-    on_delete: str,
-    on_update: str,
-    deferrable: str,
-    _conindid: str,
-    definition: str | None,
-    *,
-    names: _Names,
-) -> ForeignKey:
+def _foreign_key(row: Row, names: _Names) -> ForeignKey:
+    oid, name, _, conkey, ref_oid, confkey, on_delete, on_update, deferrable, _, definition = row
     if ref_oid in names.tables:
         ref_table, ref_columns = names.tables[ref_oid], names.keys(ref_oid, confkey)
     else:  # a table outside the snapshot (an extension's): read it from the definition
@@ -351,7 +342,9 @@ def _indexes(rows: Mapping[str, list[Row]], names: _Names) -> dict[str, list[Ind
     backing = {row[9] for row in rows["constraints"] if row[2] in ("p", "u", "x")}
     expressions = {(oid, k): text for oid, k, text in rows["index_expressions"]}
     by_table: dict[str, list[Index]] = defaultdict(list)
-    for oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method in rows["indexes"]:
+    for oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method in rows[
+        "indexes"
+    ]:
         if oid in backing:
             continue
         elements = []

@@ -11,8 +11,8 @@ the rewrites a snapshot needs (`sql_expression`, `default`, `sql_type`, `type_fa
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = [
@@ -54,9 +54,7 @@ _TOKEN_PATTERN = r"""
     |(?P<op>::|\|\||<=|>=|<>|!=|->>|->|\#>>|\#>|@>|<@|&&|!?~~?\*?|[^\w\s'"`])
     """
 _TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=""), re.S | re.X)
-_SQLITE_TOKEN_RE = re.compile(
-    _TOKEN_PATTERN.format(brackets=r"|(?P<brk>\[[^\]]*\])"), re.S | re.X
-)
+_SQLITE_TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=r"|(?P<brk>\[[^\]]*\])"), re.S | re.X)
 _QUOTES = {"dq": '"', "bq": "`"}
 
 
