@@ -1,0 +1,50 @@
+"""Plain text for a terminal or a CI log: a verdict line, then each finding as one line
+(what and where) followed by labelled context blocks (diff, database error, how to fix)."""
+
+from __future__ import annotations
+
+from migration_gate.findings import Finding, Report
+
+_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _where(f: Finding) -> str:
+    bits = []
+    if f.revision:
+        bits.append(f.revision)
+    if f.dialect:
+        bits.append(f"[{f.dialect}]")
+    if f.file:
+        bits.append(f"{f.file}:{f.line}" if f.line else f.file)
+    return " ".join(bits)
+
+
+def render_finding(f: Finding) -> list[str]:
+    lines = [f"{f.severity.upper():7} {f.check}  {_where(f)}".rstrip(), f"  {f.message}"]
+    diff = f.details.get("diff")
+    if isinstance(diff, list) and len(diff) > 1:
+        lines.append("  Diff:")
+        lines.extend(f"    - {s}" for s in diff)
+    error = f.details.get("error")
+    if error and str(error) not in f.message:
+        lines.append(f"  Database error: {error}")
+    hint = f.details.get("hint")
+    if hint:
+        lines.append(f"  Fix: {hint}")
+    return lines
+
+
+def render(report: Report) -> str:
+    counts = report.counts()
+    verdict = "passed" if report.ok else "FAILED"
+    head = (f"migration-gate {report.command}: {verdict} - {counts['error']} error(s), "
+            f"{counts['warning']} warning(s), {counts['info']} info")
+    out = [head]
+    for f in sorted(report.findings, key=lambda f: _ORDER[f.severity]):
+        out.append("")
+        out.extend(render_finding(f))
+    total = sum(v for k, v in report.timings.items() if k.endswith(".total"))
+    if total:
+        out.append("")
+        out.append(f"took {total:.2f}s")
+    return "\n".join(out) + "\n"
