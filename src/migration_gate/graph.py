@@ -21,7 +21,7 @@ __all__ = ["graph_findings", "heads", "walk_order"]
 def heads(revs: Sequence[RevisionInfo]) -> list[str]:
     """Revisions that no other revision names as its parent."""
     parents = {p for r in revs for p in r.down_revisions}
-    return sorted(r.revision for r in revs if r.revision not in parents)
+    return sorted({r.revision for r in revs if r.revision not in parents})
 
 
 def graph_findings(revs: Sequence[RevisionInfo], root: Path | None = None) -> list[Finding]:
@@ -48,7 +48,8 @@ def graph_findings(revs: Sequence[RevisionInfo], root: Path | None = None) -> li
                     details={"missing": parent},
                 ))
     hs = heads(revs)
-    if len(hs) > 1:
+    broken = any(f.check == "broken-down-revision" for f in out)
+    if len(hs) > 1 and not broken:  # a missing parent splits the chain: not a real second head
         out.append(Finding(
             check="multiple-heads", severity="error",
             message=f"the chain has {len(hs)} heads ({', '.join(hs)}); "

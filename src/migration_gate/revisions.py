@@ -27,6 +27,8 @@ class RevisionInfo:
     downgrade_line: int | None = None
     #: true when downgrade() is missing or does nothing (pass, ..., a docstring)
     downgrade_empty: bool = True
+    #: true when upgrade() is missing or does nothing (a merge revision, usually)
+    upgrade_empty: bool = False
     gate: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
 
@@ -100,6 +102,7 @@ def parse_revision_file(path: Path) -> RevisionInfo | None:
         upgrade_line=up.lineno if up else None,
         downgrade_line=down.lineno if down else None,
         downgrade_empty=down is None or _is_noop(down.body),
+        upgrade_empty=up is None or _is_noop(up.body),
         gate=gate,
         doc=(ast.get_docstring(tree) or "").strip().splitlines()[0] if ast.get_docstring(tree) else "",
     )

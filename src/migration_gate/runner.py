@@ -30,7 +30,7 @@ from migration_gate import urls
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
 from migration_gate.snapshot import SchemaSnapshot, capture
 
-__all__ = ["Invoke", "StepFailed", "StepRunner", "load_script", "error_text"]
+__all__ = ["Invoke", "StepFailed", "StepRunner", "error_text", "load_script", "revision_map_error"]
 
 T = TypeVar("T")
 #: wraps each Alembic command the tool runs (a worker thread, an app context...)
@@ -49,14 +49,26 @@ class StepFailed(MigrationError):
 def load_script(config: Config) -> ScriptDirectory:
     """The script directory, loaded once; a missing or broken one is a ConfigError."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # duplicates etc. are reported by graph checks
-            return ScriptDirectory.from_config(config)
+        script = ScriptDirectory.from_config(config)
     except Exception as exc:
         raise ConfigError(
             f"cannot load the Alembic script directory: {exc}",
             hint="check script_location in the ini file (-c/--config)",
         ) from None
+    revision_map_error(script)
+    return script
+
+
+def revision_map_error(script: ScriptDirectory) -> str | None:
+    """Build Alembic's revision map once, with its warnings off (duplicate ids, missing
+    parents are reported by the graph checks); the error text if it cannot be built."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _ = script.revision_map.heads
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def error_text(exc: BaseException) -> str:

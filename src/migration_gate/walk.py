@@ -24,7 +24,7 @@ from migration_gate import urls
 from migration_gate.findings import Finding, Report
 from migration_gate.graph import graph_findings, walk_order
 from migration_gate.revisions import RevisionInfo, load_revisions
-from migration_gate.runner import Invoke, StepFailed, StepRunner, load_script
+from migration_gate.runner import Invoke, StepFailed, StepRunner, load_script, revision_map_error
 from migration_gate.snapshot import SchemaSnapshot, diff
 from migration_gate.workspace import Workspace, workspace_for_url
 
@@ -119,7 +119,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     for hook in hooks:
         w.findings.extend(w.timed("hooks", lambda h=hook: h.after_upgrade(w.runner, rev, before, after)))
 
-    if rev.downgrade_empty:
+    if rev.downgrade_empty and not rev.upgrade_empty:
         if "irreversible" not in rev.gate:
             w.finding("missing-downgrade", rev,
                       f"{_label(rev)} has an empty downgrade() and does not declare it irreversible",
@@ -191,6 +191,14 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
     report = Report("roundtrip")
     dialect = urls.dialect_of(workspace.url)
     script = load_script(config)
+    broken = revision_map_error(script)
+    if broken:
+        report.add(Finding(
+            check="broken-down-revision", severity="info", dialect=dialect,
+            message=f"roundtrip skipped on {dialect}: Alembic cannot load the chain ({broken}); "
+                    "fix the revision graph first",
+        ))
+        return report
     revs = load_revisions(Path(p) for p in script._version_locations)
     infos = {r.revision: r for r in revs}
     order = walk_order(revs)
