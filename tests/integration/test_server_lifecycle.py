@@ -1,0 +1,58 @@
+"""The embedded PostgreSQL server is stopped and its files removed at the end of a run,
+also when the run is interrupted or the server cannot be started."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.chain_builder import write_chain
+
+SLOW = ("a1", None, "import time\ntime.sleep(60)", "pass")
+
+
+def _our_servers() -> set[str]:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "mgpg-*")))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_stops_the_embedded_server(tmp_path: Path, sig: signal.Signals) -> None:
+    ini = write_chain(tmp_path, [SLOW])
+    before = _our_servers()
+    env = {k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "migration_gate", "-c", str(ini), "roundtrip", "--dialect",
+         "postgresql"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # "postgresql 1/1 a1": the server is up, a1 is sleeping
+    assert "postgresql 1/1" in line
+    started = _our_servers() - before
+    assert len(started) == 1
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode in (130, 128 + sig)
+    assert "Traceback" not in err
+    assert not (_our_servers() - before), "the server's temporary directory is left behind"
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert next(iter(started)) not in ps, "a postgres process of this run is still alive"
+
+
+def test_server_that_will_not_start_exits_3(tmp_path: Path) -> None:
+    ini = write_chain(tmp_path, [("a1", None, "pass", "pass")])
+    proc = subprocess.run(
+        [sys.executable, "-m", "migration_gate", "-c", str(ini), "roundtrip", "--dialect",
+         "postgresql", "--pg-bin", str(tmp_path / "no-such-bin")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"})
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("FAILED: initdb not found in") and "--pg-bin" in proc.stderr
