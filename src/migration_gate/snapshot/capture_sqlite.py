@@ -17,8 +17,10 @@ leak into it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -37,7 +39,13 @@ from migration_gate.snapshot.model import (
 )
 from migration_gate.snapshot.normalize import Token
 
-__all__ = ["ParsedTable", "capture_sqlite", "parse_create_index", "parse_create_table"]
+__all__ = [
+    "ParsedTable",
+    "capture_sqlite",
+    "parse_create_index",
+    "parse_create_table",
+    "snapshot_from_rows",
+]
 
 _DIALECT = "sqlite"
 _USER = r"name NOT LIKE 'sqlite\_%' ESCAPE '\'"
@@ -74,7 +82,7 @@ def capture_sqlite(connection: Connection) -> SchemaSnapshot:
 
 
 def _rows(connection: Connection, sql: str) -> list[tuple[Any, ...]]:
-    return [tuple(row) for row in connection.exec_driver_sql(sql)]
+    return [tuple(row) for row in connection.exec_driver_sql(sql).fetchall()]
 
 
 def snapshot_from_rows(
@@ -93,7 +101,8 @@ def snapshot_from_rows(
     for row in index_columns:
         by_table[row[0]].index_columns.append(row[1:])
     sql_of = {(kind, name): sql for kind, name, _, sql in master}
-    primary_keys = {name: rows.primary_key() for name, rows in by_table.items()}
+    #: lowercased name → (name, primary key): REFERENCES names a table in any case
+    primary_keys = {name.lower(): (name, rows.primary_key()) for name, rows in by_table.items()}
     tables = [
         _table(name, sql or "", by_table[name], sql_of, primary_keys)
         for kind, name, _, sql in master
@@ -131,21 +140,44 @@ class _Rows:
 # -- parsing CREATE TABLE -------------------------------------------------------------------
 
 
-@dataclass
+#: (name, columns, referenced table, referenced columns, deferrable) of a FOREIGN KEY
+ParsedForeignKey = tuple[str | None, tuple[str, ...], str, tuple[str, ...], bool]
+
+
+@dataclass(frozen=True)
 class ParsedTable:
     """What only the `CREATE TABLE` text tells: constraint names, checks, AUTOINCREMENT,
     generated columns. Column names are lowercased (SQLite compares them that way)."""
 
+    checks: tuple[CheckConstraint, ...] = ()
+    foreign_keys: tuple[ParsedForeignKey, ...] = ()
+    uniques: tuple[tuple[str | None, tuple[str, ...]], ...] = ()
+    autoincrement: frozenset[str] = frozenset()
+    #: column name → normalized expression
+    generated: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Parsed:
+    """`ParsedTable` while it is being filled."""
+
     checks: list[CheckConstraint] = field(default_factory=list)
-    #: (name, columns, referenced table, referenced columns, deferrable)
-    foreign_keys: list[tuple[str | None, tuple[str, ...], str, tuple[str, ...], bool]] = field(
-        default_factory=list
-    )
+    foreign_keys: list[ParsedForeignKey] = field(default_factory=list)
     uniques: list[tuple[str | None, tuple[str, ...]]] = field(default_factory=list)
     autoincrement: set[str] = field(default_factory=set)
     generated: dict[str, str] = field(default_factory=dict)
 
+    def freeze(self) -> ParsedTable:
+        return ParsedTable(
+            checks=tuple(self.checks),
+            foreign_keys=tuple(self.foreign_keys),
+            uniques=tuple(self.uniques),
+            autoincrement=frozenset(self.autoincrement),
+            generated=MappingProxyType(dict(self.generated)),
+        )
 
+
+_LPAREN = Token("op", "(")
 _TABLE_CONSTRAINTS = frozenset({"constraint", "primary", "unique", "check", "foreign"})
 _COLUMN_CONSTRAINTS = frozenset(
     {"constraint", "primary", "not", "null", "unique", "check", "default", "collate",
@@ -153,18 +185,24 @@ _COLUMN_CONSTRAINTS = frozenset(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=4096)
 def parse_create_table(sql: str) -> ParsedTable:
-    """Parse the parts of a `CREATE TABLE` statement that no pragma reports."""
+    """Parse the parts of a `CREATE TABLE` statement that no pragma reports. Cached: a walk
+    through a migration chain captures the same statements again and again."""
     tokens = normalize.tokenize(sql, bracket_quotes=True)
-    parsed = ParsedTable()
-    start = next((i for i, t in enumerate(tokens) if t.text == "("), len(tokens))
+    parsed = _Parsed()
+    start = _first_paren(tokens)
     body = tokens[start + 1 : normalize.matching_paren(tokens, start)]
     for item in normalize.split_top_level(body):
         if _word(item[0]) in _TABLE_CONSTRAINTS:
             _table_constraint(item, parsed)
         else:
             _column_definition(item, parsed)
-    return parsed
+    return parsed.freeze()
+
+
+def _first_paren(tokens: Sequence[Token]) -> int:
+    return next((i for i, t in enumerate(tokens) if t == _LPAREN), len(tokens))
 
 
 def _word(tok: Token) -> str:
@@ -188,7 +226,7 @@ def _names(tokens: Sequence[Token]) -> tuple[str, ...]:
     return tuple(_name(part[0]) for part in normalize.split_top_level(tokens))
 
 
-def _table_constraint(item: list[Token], parsed: ParsedTable) -> None:
+def _table_constraint(item: list[Token], parsed: _Parsed) -> None:
     name = None
     i = 0
     if _word(item[0]) == "constraint":
@@ -216,7 +254,7 @@ def _references(tokens: Sequence[Token], start: int) -> tuple[str, tuple[str, ..
     while i + 1 < len(tokens) and tokens[i].text == ".":  # schema.table
         table, i = _name(tokens[i + 1]), i + 2
     columns: tuple[str, ...] = ()
-    if i < len(tokens) and tokens[i].text == "(":
+    if i < len(tokens) and tokens[i] == _LPAREN:
         group, i = _group(tokens, i)
         columns = _names(group)
     words = [_word(t) for t in tokens[i:]]
@@ -225,7 +263,7 @@ def _references(tokens: Sequence[Token], start: int) -> tuple[str, tuple[str, ..
     return table, columns, deferrable
 
 
-def _column_definition(item: list[Token], parsed: ParsedTable) -> None:
+def _column_definition(item: list[Token], parsed: _Parsed) -> None:
     column = _name(item[0])
     name: str | None = None
     i = 1
@@ -248,10 +286,10 @@ def _column_definition(item: list[Token], parsed: ParsedTable) -> None:
         elif word == "autoincrement":
             parsed.autoincrement.add(column)
             i += 1
-        elif word == "as" and i + 1 < len(item) and item[i + 1].text == "(":
+        elif word == "as" and i + 1 < len(item) and item[i + 1] == _LPAREN:
             expr, i = _group(item, i + 1)
             parsed.generated[column] = _check(expr)
-        elif item[i].text == "(":  # a type's size or a DEFAULT (expression): skip it
+        elif item[i] == _LPAREN:  # a type's size or a DEFAULT (expression): skip it
             i = normalize.matching_paren(item, i) + 1
             continue
         else:
@@ -265,7 +303,7 @@ def _clause_end(item: Sequence[Token], start: int) -> int:
     own `ON DELETE SET NULL` / `SET DEFAULT` / `NOT DEFERRABLE` do not end it)."""
     depth = 0
     for i in range(start, len(item)):
-        if item[i].text == "(":
+        if item[i] == _LPAREN:
             depth += 1
         elif item[i].text == ")":
             depth -= 1
@@ -281,11 +319,11 @@ def _clause_end(item: Sequence[Token], start: int) -> int:
 # -- CREATE INDEX ---------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def parse_create_index(sql: str) -> tuple[tuple[str, ...], str | None]:
     """Elements (column names or expressions, " DESC" appended) and WHERE of an index."""
     tokens = normalize.tokenize(sql, bracket_quotes=True)
-    start = next(i for i, t in enumerate(tokens) if t.text == "(")
-    inner, after = _group(tokens, start)
+    inner, after = _group(tokens, _first_paren(tokens))
     elements = tuple(_index_element(part) for part in normalize.split_top_level(inner))
     predicate = None
     if after < len(tokens) and _word(tokens[after]) == "where":
@@ -309,7 +347,7 @@ def _table(
     sql: str,
     rows: _Rows,
     sql_of: dict[tuple[str, str], str | None],
-    primary_keys: dict[str, tuple[str, ...]],
+    primary_keys: Mapping[str, tuple[str, tuple[str, ...]]],
 ) -> Table:
     parsed = parse_create_table(sql)
     return Table(
@@ -337,7 +375,9 @@ def _column(row: tuple[Any, ...], parsed: ParsedTable) -> Column:
 
 
 def _foreign_keys(
-    rows: list[tuple[Any, ...]], parsed: ParsedTable, primary_keys: dict[str, tuple[str, ...]]
+    rows: list[tuple[Any, ...]],
+    parsed: ParsedTable,
+    primary_keys: Mapping[str, tuple[str, tuple[str, ...]]],
 ) -> tuple[ForeignKey, ...]:
     grouped: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
@@ -346,16 +386,15 @@ def _foreign_keys(
         (cols, table): (name, deferrable)
         for name, cols, table, _, deferrable in parsed.foreign_keys
     }
-    tables = {t.lower(): t for t in primary_keys}
     fks = []
     for parts in grouped.values():
         parts.sort(key=lambda r: r[1])
-        _, _, ref_table, _, _, on_update, on_delete = parts[0]
-        ref_table = tables.get(ref_table.lower(), ref_table)
+        _, _, written, _, _, on_update, on_delete = parts[0]
+        ref_table, ref_pk = primary_keys.get(written.lower(), (written, ()))
         columns = tuple(r[3] for r in parts)
         ref_columns = tuple(r[4] for r in parts)
         if any(c is None for c in ref_columns):  # REFERENCES t: its primary key
-            ref_columns = primary_keys.get(ref_table, ref_columns)
+            ref_columns = ref_pk
         name, deferrable = by_key.get(
             (tuple(c.lower() for c in columns), ref_table.lower()), (None, False)
         )

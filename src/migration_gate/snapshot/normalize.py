@@ -41,17 +41,20 @@ class Token(NamedTuple):
     text: str
 
 
+# White space and comments are skipped as the prefix of each token; the most frequent
+# kinds come first.
 _TOKEN_PATTERN = r"""
-     (?P<ws>\s+)
-    |(?P<comment>--[^\n]*|/\*.*?\*/)
-    |(?P<str>[EeXxBbNn]?'(?:[^']|'')*')
-    |(?P<dollar>\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$)
+    \s*(?:(?:--[^\n]*|/\*.*?\*/)\s*)*
+    (?:
+     (?P<str>[EeXxBbNn]?'(?:[^']|'')*')
+    |(?P<word>[^\W\d]\w*|\$\d+)
+    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<dq>"(?:[^"]|"")*")
     |(?P<bq>`(?:[^`]|``)*`)
     {brackets}
-    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    |(?P<word>[^\W\d]\w*|\$\d+)
+    |(?P<dollar>\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$)
     |(?P<op>::|\|\||<=|>=|<>|!=|->>|->|\#>>|\#>|@>|<@|&&|!?~~?\*?|[^\w\s'"`])
+    )
     """
 _TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=""), re.S | re.X)
 _SQLITE_TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=r"|(?P<brk>\[[^\]]*\])"), re.S | re.X)
@@ -66,21 +69,27 @@ def tokenize(text: str, *, bracket_quotes: bool = False) -> list[Token]:
     """
     pattern = _SQLITE_TOKEN_RE if bracket_quotes else _TOKEN_RE
     tokens: list[Token] = []
+    append = tokens.append
     for m in pattern.finditer(text):
         kind = m.lastgroup or "op"
-        if kind in ("ws", "comment"):
-            continue
-        value = m.group()
-        if kind in _QUOTES:
-            q = _QUOTES[kind]
-            tokens.append(Token("ident", value[1:-1].replace(q + q, q)))
-        elif kind == "brk":
-            tokens.append(Token("ident", value[1:-1]))
-        elif kind == "dollar":
-            tokens.append(Token("str", value))
-        else:
-            tokens.append(Token(kind, value))
+        value = m.group(kind)
+        if kind in _RENAMED:
+            kind, value = _RENAMED[kind], _unquote(kind, value)
+        append(_new_token(Token, (kind, value)))
     return tokens
+
+
+_new_token = tuple.__new__  # Token(kind, text) without the Python-level __new__: hot path
+_RENAMED = {"dq": "ident", "bq": "ident", "brk": "ident", "dollar": "str"}
+
+
+def _unquote(kind: str, value: str) -> str:
+    if kind == "dollar":
+        return value
+    if kind == "brk":
+        return value[1:-1]
+    q = _QUOTES[kind]
+    return value[1:-1].replace(q + q, q)
 
 
 def matching_paren(tokens: Sequence[Token], start: int) -> int:
@@ -104,66 +113,34 @@ def split_top_level(tokens: Sequence[Token], sep: str = ",") -> list[list[Token]
     parts: list[list[Token]] = [[]]
     depth = 0
     for tok in tokens:
-        if tok.kind == "op" and tok.text in ("(", "["):
-            depth += 1
-        elif tok.kind == "op" and tok.text in (")", "]"):
-            depth -= 1
-        if depth == 0 and tok == Token("op", sep):
-            parts.append([])
-        else:
-            parts[-1].append(tok)
+        if tok.kind == "op":
+            text = tok.text
+            if text in ("(", "["):
+                depth += 1
+            elif text in (")", "]"):
+                depth -= 1
+            elif depth == 0 and text == sep:
+                parts.append([])
+                continue
+        parts[-1].append(tok)
     return [p for p in parts if p]
 
 
 # -- rendering ------------------------------------------------------------------------------
 
 #: words after which "(" opens a parenthesized expression or list, not a function call
-_KEYWORDS = frozenset(
-    [
-        "all",
-        "and",
-        "any",
-        "as",
-        "between",
-        "by",
-        "case",
-        "check",
-        "else",
-        "end",
-        "exists",
-        "from",
-        "having",
-        "in",
-        "is",
-        "join",
-        "like",
-        "ilike",
-        "not",
-        "on",
-        "or",
-        "over",
-        "filter",
-        "references",
-        "returns",
-        "return",
-        "select",
-        "set",
-        "similar",
-        "then",
-        "to",
-        "unique",
-        "using",
-        "values",
-        "when",
-        "where",
-        "with",
-        "within",
-        "key",
-        "default",
-        "distinct",
-        "escape",
-    ]
-)
+# fmt: off
+_KEYWORDS = frozenset({
+    "all", "and", "any", "as", "between", "by", "case", "check", "default", "distinct", "else",
+    "end", "escape", "exists", "filter", "from", "having", "ilike", "in", "is", "join", "key",
+    "like", "not", "on", "or", "over", "references", "return", "returns", "select", "set",
+    "similar", "then", "to", "unique", "using", "values", "when", "where", "with", "within",
+})
+# fmt: on
+_LPAREN = Token("op", "(")
+_LBRACKET = Token("op", "[")
+_CAST = Token("op", "::")
+_SEMICOLON = Token("op", ";")
 _NO_SPACE_BEFORE = frozenset({")", "]", ",", ".", "::", ";"})
 _NO_SPACE_AFTER = frozenset({"(", "[", ".", "::"})
 _UNARY_AFTER = frozenset({"(", "[", ",", "=", "<", ">", "<=", ">=", "<>", "!=", "+", "-", "*", "/"})
@@ -178,9 +155,9 @@ def _needs_space(prev: Token, tok: Token, before_prev: Token | None) -> bool:
         return False
     if prev.kind == "op" and prev.text in _NO_SPACE_AFTER:
         return False
-    if tok == Token("op", "(") and _is_callable(prev):
+    if tok == _LPAREN and _is_callable(prev):
         return False
-    if tok == Token("op", "[") and (prev.kind in ("word", "ident") or prev.text in (")", "]")):
+    if tok == _LBRACKET and (prev.kind in ("word", "ident") or prev.text in (")", "]")):
         return False
     # a unary sign sticks to its operand: "x > -1", "(-1)"
     return not (
@@ -242,7 +219,9 @@ def _is_literal(tokens: Sequence[Token]) -> bool:
     if not tokens:
         return False
     prev = tokens[-1]
-    return prev.kind in ("str", "num") or (prev.kind == "word" and prev.text.lower() == "null")
+    return prev.kind in ("str", "num") or (
+        prev.kind == "word" and prev.text.lower() in ("null", "true", "false")
+    )
 
 
 def _drop_casts(tokens: list[Token]) -> list[Token]:
@@ -251,7 +230,7 @@ def _drop_casts(tokens: list[Token]) -> list[Token]:
     out: list[Token] = []
     i = 0
     while i < len(tokens):
-        if tokens[i] == Token("op", "::"):
+        if tokens[i] == _CAST:
             end, base = _cast_end(tokens, i + 1)
             if base in _TEXTY or _is_literal(out):
                 i = end
@@ -310,7 +289,7 @@ def _drop_redundant_parens(tokens: list[Token]) -> list[Token]:
     while changed:
         changed = False
         for i, tok in enumerate(tokens):
-            if tok != Token("op", "("):
+            if tok != _LPAREN:
                 continue
             close = matching_paren(tokens, i)
             inner = tokens[i + 1 : close]
@@ -329,9 +308,7 @@ def _drop_redundant_parens(tokens: list[Token]) -> list[Token]:
 def strip_outer_parens(tokens: list[Token]) -> list[Token]:
     """`((a = b))` → `a = b`: drop parentheses that enclose the whole expression."""
     while (
-        len(tokens) >= 2
-        and tokens[0] == Token("op", "(")
-        and matching_paren(tokens, 0) == len(tokens) - 1
+        len(tokens) >= 2 and tokens[0] == _LPAREN and matching_paren(tokens, 0) == len(tokens) - 1
     ):
         tokens = tokens[1:-1]
     return tokens
@@ -339,7 +316,7 @@ def strip_outer_parens(tokens: list[Token]) -> list[Token]:
 
 def _expression_tokens(text: str, *, dialect: str | None) -> list[Token]:
     tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
-    while tokens and tokens[-1] == Token("op", ";"):
+    while tokens and tokens[-1] == _SEMICOLON:
         tokens.pop()
     return _canonical(tokens)
 
@@ -538,7 +515,7 @@ def view_definition(text: str, *, dialect: str | None = None) -> str:
 
 
 def _statement(tokens: list[Token]) -> str:
-    while tokens and tokens[-1] == Token("op", ";"):
+    while tokens and tokens[-1] == _SEMICOLON:
         tokens = tokens[:-1]
     return render(_canonical(tokens))
 

@@ -1,0 +1,218 @@
+"""Unit tests of the snapshot model's canonical form and hash, and of the keyed diff that
+turns two snapshots into sentences a person can act on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from migration_gate.snapshot.diff import diff
+from migration_gate.snapshot.model import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Function,
+    Index,
+    SchemaSnapshot,
+    Sequence,
+    Table,
+    Trigger,
+    UniqueConstraint,
+    View,
+)
+
+ROLES = ("user", "assistant")
+
+
+def _messages(
+    *,
+    role_type: str = "message_role",
+    role_default: str | None = "'user'",
+    role_nullable: bool = False,
+    check: str = "role in ('user', 'assistant')",
+    indexes: tuple[Index, ...] = (Index("ix_messages_role", ("role",)),),
+    reverse: bool = False,
+) -> Table:
+    columns = (
+        Column("id", "bigint", nullable=False, identity="by default"),
+        Column("conversation_id", "uuid", nullable=False),
+        Column("role", role_type, nullable=role_nullable, default=role_default),
+        Column("content", "text"),
+    )
+    fks = (
+        ForeignKey(
+            "fk_messages_conversation", ("conversation_id",), "conversations", ("id",), "CASCADE"
+        ),
+        ForeignKey(None, ("id",), "other", ("id",)),
+    )
+    checks = (CheckConstraint("ck_messages_role", check), CheckConstraint(None, "id > 0"))
+    if reverse:
+        columns, fks, checks, indexes = columns[::-1], fks[::-1], checks[::-1], indexes[::-1]
+    return Table(
+        "messages",
+        columns,
+        primary_key=("id",),
+        foreign_keys=fks,
+        unique_constraints=(UniqueConstraint("uq_messages_content", ("content",)),),
+        check_constraints=checks,
+        indexes=indexes,
+    )
+
+
+def _conversations() -> Table:
+    return Table(
+        "conversations",
+        (
+            Column("id", "uuid", nullable=False, default="gen_random_uuid()"),
+            Column("title", "varchar(200)"),
+        ),
+        primary_key=("id",),
+    )
+
+
+def snapshot(
+    *,
+    messages: Table | None = None,
+    enums: tuple[EnumType, ...] = (EnumType("message_role", ROLES),),
+    reverse: bool = False,
+) -> SchemaSnapshot:
+    tables = (_conversations(), messages or _messages(reverse=reverse))
+    return SchemaSnapshot(
+        dialect="postgresql",
+        tables=tables[::-1] if reverse else tables,
+        enums=enums,
+        sequences=(Sequence("counter_seq", start=10),),
+        views=(View("v_users", "select id from conversations"),),
+        functions=(Function("touch()", "trigger", "plpgsql", "BEGIN RETURN NEW; END;"),),
+        triggers=(
+            Trigger("trg_touch", "messages", "before update for each row execute function touch()"),
+        ),
+        extensions=("citext", "pg_trgm")[:: -1 if reverse else 1],
+    )
+
+
+# -- canonical form and hash ----------------------------------------------------------------
+
+
+def test_canonical_json_is_stable_under_reordering() -> None:
+    a, b = snapshot(), snapshot(reverse=True)
+    assert a.tables[0].name != b.tables[0].name  # the orders really differ
+    assert a.to_json() == b.to_json()
+    assert a.sha256() == b.sha256()
+    assert a == b
+    assert hash(a) == hash(b)
+
+
+def test_canonical_json_is_compact_and_sorted() -> None:
+    text = snapshot().to_json()
+    assert ": " not in text and ", " not in text.replace("', '", "")
+    data = json.loads(text)
+    assert list(data) == sorted(data)
+    assert list(data["tables"]) == ["conversations", "messages"]
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        snapshot(messages=_messages(role_type="messagerole")),
+        snapshot(messages=_messages(role_nullable=True)),
+        snapshot(messages=_messages(role_default=None)),
+        snapshot(messages=_messages(check="role in ('user')")),
+        snapshot(messages=_messages(indexes=(Index("ix_messages_role", ("role DESC",)),))),
+        snapshot(
+            messages=_messages(
+                indexes=(Index("ix_messages_role", ("role",), predicate="role is not null"),)
+            )
+        ),
+        snapshot(enums=(EnumType("message_role", ROLES[::-1]),)),
+    ],
+)
+def test_hash_changes_when_meaning_changes(changed: SchemaSnapshot) -> None:
+    base = snapshot()
+    assert changed.sha256() != base.sha256()
+    assert changed != base
+    assert diff(base, changed)
+
+
+def test_round_trip_through_the_canonical_form() -> None:
+    original = snapshot()
+    restored = SchemaSnapshot.from_dict(json.loads(original.to_json()))
+    assert restored == original
+    table = restored.table("messages")
+    assert table is not None
+    assert table.column("role") == Column("role", "message_role", nullable=False, default="'user'")
+
+
+def test_without_tables_drops_the_table_and_its_triggers() -> None:
+    smaller = snapshot().without_tables("messages")
+    assert smaller.table_names == ("conversations",)
+    assert smaller.triggers == ()
+
+
+# -- diff sentences -------------------------------------------------------------------------
+
+
+def test_same_schema_has_no_diff() -> None:
+    d = diff(snapshot(), snapshot(reverse=True))
+    assert not d
+    assert d.sentences() == []
+
+
+def test_enum_renamed_reads_as_type_change_plus_enum_types() -> None:
+    after = snapshot(
+        messages=_messages(role_type="messagerole"), enums=(EnumType("messagerole", ROLES),)
+    )
+    assert diff(snapshot(), after).sentences() == [
+        "enum type message_role ('user', 'assistant') removed",
+        "enum type messagerole ('user', 'assistant') added",
+        "messages.role: type message_role → messagerole",
+    ]
+
+
+def test_index_added_and_removed() -> None:
+    without = snapshot(messages=_messages(indexes=()))
+    assert diff(snapshot(), without).sentences() == [
+        "index ix_messages_role on messages (role) removed"
+    ]
+    assert diff(without, snapshot()).sentences(added="extra") == [
+        "index ix_messages_role on messages (role) extra"
+    ]
+
+
+def test_column_property_changes() -> None:
+    after = snapshot(messages=_messages(role_default="'assistant'", role_nullable=True))
+    assert diff(snapshot(), after).sentences() == [
+        "messages.role: default 'user' → 'assistant'",
+        "messages.role: NOT NULL → NULL",
+    ]
+
+
+def test_check_constraint_changed() -> None:
+    after = snapshot(messages=_messages(check="role in ('user')"))
+    assert diff(snapshot(), after).sentences() == [
+        "check constraint ck_messages_role on messages (role in ('user', 'assistant')) changed to "
+        "check constraint ck_messages_role on messages (role in ('user'))"
+    ]
+
+
+def test_left_over_enum_type() -> None:
+    after = snapshot(enums=(EnumType("message_role", ROLES), EnumType("messagerole", ROLES)))
+    assert diff(snapshot(), after).sentences(added="left behind") == [
+        "enum type messagerole ('user', 'assistant') left behind"
+    ]
+
+
+def test_table_removed_and_ignored_tables() -> None:
+    after = snapshot().without_tables("conversations")
+    assert diff(snapshot(), after).sentences() == ["table conversations (2 columns) removed"]
+    assert not diff(snapshot(), after, ignore_tables=("conversations",))
+
+
+def test_diff_records_paths_and_values() -> None:
+    after = snapshot(messages=_messages(role_type="messagerole"))
+    (change,) = [c for c in diff(snapshot(), after) if c.kind == "changed"]
+    assert change.path == ("tables", "messages", "columns", "role", "type")
+    assert (change.before, change.after) == ("message_role", "messagerole")
+    assert change.to_dict()["path"] == ["tables", "messages", "columns", "role", "type"]
