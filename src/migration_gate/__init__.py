@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from migration_gate.errors import ConfigError, GateError, InfrastructureError
     from migration_gate.findings import Finding, Report
     from migration_gate.models_check import check_models
-    from migration_gate.walk import roundtrip
     from migration_gate.snapshot import SchemaSnapshot
+    from migration_gate.walk import roundtrip
 
 __all__ = [
     "ConfigError",

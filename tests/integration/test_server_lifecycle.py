@@ -39,7 +39,7 @@ def test_interrupt_stops_the_embedded_server(tmp_path: Path, sig: signal.Signals
     assert len(started) == 1
     time.sleep(0.5)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode in (130, 128 + sig)
     assert "Traceback" not in err
     assert not (_our_servers() - before), "the server's temporary directory is left behind"
