@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Report
 from migration_gate.graph import graph_findings
 from migration_gate.provision import Provider, provider_for
-from migration_gate.revisions import load_revisions
+from migration_gate.revisions import load_chain
 from migration_gate.runner import load_script
 from migration_gate.settings import Settings, import_object
 from migration_gate.walk import Progress, RevisionHook, WalkOptions, walk
@@ -64,7 +63,7 @@ def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = N
     """Graph checks, then upgrade / downgrade / re-upgrade of every revision, per dialect."""
     config = settings.alembic_config()
     script = load_script(config)
-    revs = load_revisions(Path(p) for p in script._version_locations)
+    revs = load_chain(script)
     known = {r.revision for r in revs}
     for name, rev in (("--from", start), ("--to", end)):
         if rev is not None and rev not in known:

@@ -19,7 +19,7 @@ from migration_gate import urls
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
 from migration_gate.graph import heads, walk_order
-from migration_gate.revisions import load_revisions
+from migration_gate.revisions import load_chain
 from migration_gate.runner import Invoke, StepRunner, load_script
 from migration_gate.snapshot import capture, diff
 from migration_gate.workspace import Workspace, workspace_for_url
@@ -32,7 +32,7 @@ def check_models_in(config: Config, workspace: Workspace, *, metadata: Any = Non
     report = Report("check-models")
     dialect = urls.dialect_of(workspace.url)
     script = load_script(config)
-    revs = load_revisions(Path(p) for p in script._version_locations)
+    revs = load_chain(script)
     order = walk_order(revs)
     t0 = time.perf_counter()
     runner = StepRunner(config, workspace.url, script=script, invoke=invoke)

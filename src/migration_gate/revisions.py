@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RevisionInfo", "load_revisions", "parse_revision_file"]
+from alembic.script import ScriptDirectory
+
+__all__ = ["RevisionInfo", "load_chain", "load_revisions", "parse_revision_file"]
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,21 @@ def parse_revision_file(path: Path) -> RevisionInfo | None:
     )
 
 
-def load_revisions(version_dirs: Iterable[Path]) -> list[RevisionInfo]:
+def load_revisions(version_dirs: Iterable[Path], *, recursive: bool = False) -> list[RevisionInfo]:
     """Every revision file under the given directories, in file name order."""
     out: list[RevisionInfo] = []
     for d in version_dirs:
-        for path in sorted(Path(d).glob("*.py")):
-            if path.name.startswith("__"):
+        files = Path(d).rglob("*.py") if recursive else Path(d).glob("*.py")
+        for path in sorted(files):
+            if path.name.startswith("__") or "__pycache__" in path.parts:
                 continue
             info = parse_revision_file(path)
             if info is not None:
                 out.append(info)
     return out
+
+
+def load_chain(script: ScriptDirectory) -> list[RevisionInfo]:
+    """The revision files of an Alembic script directory, where Alembic itself looks."""
+    return load_revisions((Path(p) for p in script._version_locations),
+                          recursive=bool(script.recursive_version_locations))

@@ -24,7 +24,7 @@ from alembic.config import Config
 from migration_gate import urls
 from migration_gate.findings import Finding, Report
 from migration_gate.graph import graph_findings, walk_order
-from migration_gate.revisions import RevisionInfo, load_revisions
+from migration_gate.revisions import RevisionInfo, load_chain
 from migration_gate.runner import Invoke, StepFailed, StepRunner, load_script, revision_map_error
 from migration_gate.snapshot import SchemaSnapshot, diff
 from migration_gate.workspace import Workspace, workspace_for_url
@@ -201,7 +201,7 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
                     "fix the revision graph first",
         ))
         return report
-    revs = load_revisions(Path(p) for p in script._version_locations)
+    revs = load_chain(script)
     infos = {r.revision: r for r in revs}
     order = walk_order(revs)
     skip, check = _select(order, options)
@@ -243,7 +243,7 @@ def roundtrip(config: Config, url: str, invoke: Invoke | None = None, *,
     """
     options = options or WalkOptions()
     script = load_script(config)
-    revs = load_revisions(Path(p) for p in script._version_locations)
+    revs = load_chain(script)
     report = Report("roundtrip")
     report.extend(graph_findings(revs, options.root))
     with workspace_for_url(url) as ws:
