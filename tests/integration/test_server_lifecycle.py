@@ -19,32 +19,42 @@ from tests.chain_builder import write_chain
 SLOW = ("a1", None, "import time\ntime.sleep(60)", "pass")
 
 
-def _our_servers() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "mgpg-*")))
+def _servers_in(tmp: str) -> set[str]:
+    return set(glob.glob(os.path.join(tmp, "mgpg-*")))
+
+
+def _private_tmp() -> str:
+    """A TMPDIR of this test's own (other runs on the machine use /tmp too), short enough
+    for a Unix socket path and open to the server's system user."""
+    tmp = tempfile.mkdtemp(prefix="mgt-")
+    os.chmod(tmp, 0o755)
+    return tmp
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_stops_the_embedded_server(tmp_path: Path, sig: signal.Signals) -> None:
     ini = write_chain(tmp_path, [SLOW])
-    before = _our_servers()
+    tmp = _private_tmp()
     env = {k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"}
+    env["TMPDIR"] = tmp
     proc = subprocess.Popen(
         [sys.executable, "-m", "migration_gate", "-c", str(ini), "roundtrip", "--dialect",
          "postgresql"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stderr is not None
     line = proc.stderr.readline()  # "postgresql 1/1 a1": the server is up, a1 is sleeping
     assert "postgresql 1/1" in line
-    started = _our_servers() - before
+    started = _servers_in(tmp)
     assert len(started) == 1
     time.sleep(0.5)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode in (130, 128 + sig)
     assert "Traceback" not in err
-    assert not (_our_servers() - before), "the server's temporary directory is left behind"
+    assert not _servers_in(tmp), "the server's temporary directory is left behind"
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert next(iter(started)) not in ps, "a postgres process of this run is still alive"
+    os.rmdir(tmp)
 
 
 def test_server_that_will_not_start_exits_3(tmp_path: Path) -> None:
