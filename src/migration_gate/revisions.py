@@ -3,7 +3,9 @@
 `load_revisions` parses every file of the versions directories with `ast` (nothing is
 executed), so graph checks and lint can run on a chain that Alembic itself would refuse
 to load (duplicate ids, a missing parent). `gate` is the module-level declaration of
-intent: ``gate = {"destructive": "why", "irreversible": "why"}``.
+intent: ``gate = {"destructive": "why", "irreversible": "why"}``. Its optional ``"allow"``
+entry silences lint rules one by one, each with a reason, and is read into `allow`:
+``gate = {"allow": {"unsafe-lock/require-concurrent-index-creation": "table is empty"}}``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class RevisionInfo:
     upgrade_empty: bool = False
     gate: Mapping[str, str] = field(default_factory=dict)
     doc: str = ""
+    #: lint rules this migration silences: rule id (or family) -> reason
+    allow: Mapping[str, str] = field(default_factory=dict)
 
     def rel_path(self, root: Path | None = None) -> str:
         root = root or Path.cwd()
@@ -70,7 +74,11 @@ def _is_noop(body: list[ast.stmt]) -> bool:
 
 def parse_revision_file(path: Path) -> RevisionInfo | None:
     """The revision a file declares, or None when it is not a revision file."""
-    source = path.read_text(encoding="utf-8")
+    return parse_revision_source(path.read_text(encoding="utf-8"), path)
+
+
+def parse_revision_source(source: str, path: Path) -> RevisionInfo | None:
+    """The revision `source` declares (as the file `path`), or None when it declares none."""
     tree = ast.parse(source, filename=str(path))
     assigns: dict[str, ast.expr] = {}
     funcs: dict[str, ast.FunctionDef] = {}
@@ -87,11 +95,14 @@ def parse_revision_file(path: Path) -> RevisionInfo | None:
     if not rev:
         return None
     gate: dict[str, Any] = {}
+    allow: dict[str, str] = {}
     if "gate" in assigns:
         try:
             value = ast.literal_eval(assigns["gate"])
             if isinstance(value, dict):
                 gate = {str(k): str(v) for k, v in value.items()}
+                if isinstance(value.get("allow"), dict):
+                    allow = {str(k): str(v) for k, v in value["allow"].items()}
         except ValueError:
             gate = {}
     down = funcs.get("downgrade")
@@ -106,6 +117,7 @@ def parse_revision_file(path: Path) -> RevisionInfo | None:
         downgrade_empty=down is None or _is_noop(down.body),
         upgrade_empty=up is None or _is_noop(up.body),
         gate=gate,
+        allow=allow,
         doc=(ast.get_docstring(tree) or "").strip().splitlines()[0] if ast.get_docstring(tree) else "",
     )
 

@@ -28,7 +28,8 @@ from sqlalchemy.pool import NullPool
 
 from migration_gate import urls
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
-from migration_gate.snapshot import SchemaSnapshot, capture
+from migration_gate.snapshot import SchemaSnapshot
+from migration_gate.snapshot.incremental import IncrementalCapture
 
 __all__ = ["Invoke", "StepFailed", "StepRunner", "error_text", "load_script", "revision_map_error"]
 
@@ -119,6 +120,7 @@ class StepRunner:
         self.invoke: Invoke = invoke or (lambda fn: fn())
         self.shared_connection = True
         self.target_metadata: Any = None
+        self._snapshots: IncrementalCapture | None = None
         self.engine: Engine = _engine(url)
         try:
             self.conn: Connection = self.engine.connect()
@@ -144,7 +146,16 @@ class StepRunner:
         return tuple(sorted(heads))
 
     def snapshot(self) -> SchemaSnapshot:
-        return capture(self.conn, ignore_tables=(self._version_table(),))
+        """The schema now; re-reads only what the steps since the last snapshot changed."""
+        if self._snapshots is None:
+            self._snapshots = IncrementalCapture(self.conn, ignore_tables=(self._version_table(),))
+        return self._snapshots.snapshot()
+
+    def _drop_snapshots(self, *, alive: bool = True) -> None:
+        if self._snapshots is not None:
+            if alive:
+                self._snapshots.close()
+            self._snapshots = None
 
     def _version_table(self) -> str:
         return str(self.config.attributes.get("version_table", "alembic_version"))
@@ -214,6 +225,8 @@ class StepRunner:
 
         self.invoke(command)
         self.shared_connection = outcome.used_our_connection
+        if not self.shared_connection and self._snapshots is not None:
+            self._snapshots.invalidate()  # another connection migrated: nothing was logged
         self.target_metadata = outcome.target_metadata
         if self.conn.in_transaction():
             self.conn.commit()
@@ -223,6 +236,7 @@ class StepRunner:
             if self.conn.in_transaction():
                 self.conn.rollback()
         except DBAPIError:
+            self._drop_snapshots(alive=False)
             self.conn.invalidate()
             self.conn = self.engine.connect()
             self.config.attributes["connection"] = self.conn
@@ -238,6 +252,7 @@ class StepRunner:
 
     def close(self, *, restore: bool = True) -> None:
         try:
+            self._drop_snapshots()
             if self.conn.in_transaction():
                 self.conn.rollback()
             self.conn.close()

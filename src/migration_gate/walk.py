@@ -6,8 +6,11 @@ snapshot (must equal the second: `reupgrade-differs`). A failed downgrade or re-
 a trace, does not end the walk: the database is rebuilt at that revision and the walk goes
 on, so one run reports every defect. Only a failed upgrade stops the walk of that dialect.
 
-Checks that look at one revision's before/after state (the data probe, fk types...) plug
-in as `RevisionHook`s; the walk itself only knows about schemas.
+Checks that look at one revision's before/after state plug in as `RevisionHook`s; the walk
+itself only knows about schemas. Two are built in: `fk-type-mismatch` (always) and the data
+probe (unless `WalkOptions.data_probe` is false). The snapshot after each upgrade is kept in
+`report.extras[f"{dialect}.snapshots"]` (and the last one, when the walk reached the end, in
+`f"{dialect}.head_snapshot"`) for checks across dialects.
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class WalkOptions:
     hooks: Sequence[RevisionHook] = ()
     progress: Progress | None = None
     root: Path | None = None
+    #: fill empty tables before each upgrade and report lost rows (`data-loss`)
+    data_probe: bool = True
 
 
 @dataclass
@@ -72,6 +77,9 @@ class _Walk:
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)
+    snapshots: dict[str, SchemaSnapshot] = field(default_factory=dict)
+    #: the last snapshot, while the database is still in that state (saves one per revision)
+    last: SchemaSnapshot | None = None
 
     def timed(self, key: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
@@ -94,6 +102,7 @@ class _Walk:
 
     def rebuild(self) -> None:
         """A fresh database at exactly the revisions applied so far."""
+        self.last = None
         url = self.timed("rebuild", self.workspace.fresh)
         self.runner.reconnect(url)
         self.timed("rebuild", lambda: self.runner.upgrade_many(self.applied))
@@ -105,7 +114,8 @@ def _label(rev: RevisionInfo) -> str:
 
 def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) -> bool:
     """Up, down, up one revision. False when the upgrade failed (the walk must stop)."""
-    before = w.snapshot()
+    before = w.last if w.last is not None else w.snapshot()
+    w.last = None
     for hook in hooks:
         w.findings.extend(w.timed("hooks", partial(hook.before_upgrade, w.runner, rev, before)))
     try:
@@ -118,6 +128,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     w.applied.append(rev.revision)
     after = w.snapshot()
     w.hashes[rev.revision] = after.sha256()
+    w.snapshots[rev.revision] = after
     for hook in hooks:
         w.findings.extend(w.timed("hooks", partial(hook.after_upgrade, w.runner, rev, before, after)))
 
@@ -127,6 +138,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
                       f"{_label(rev)} has an empty downgrade() and does not declare it irreversible",
                       line=rev.downgrade_line,
                       hint='write downgrade(), or declare gate = {"irreversible": "why"} in the module')
+        w.last = after
         return True
 
     try:
@@ -167,7 +179,20 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
                   hint="upgrade() must not depend on leftovers; make downgrade() complete")
     if trace or differs:
         w.rebuild()
+    else:
+        w.last = again
     return True
+
+
+def _hooks(options: WalkOptions) -> list[RevisionHook]:
+    """Fresh built-in hooks for one walk (they keep state per walk), then the caller's."""
+    from migration_gate.checks.fk_types import FkTypeCheck
+    from migration_gate.probe import DataProbe
+
+    hooks: list[RevisionHook] = [FkTypeCheck(root=options.root)]
+    if options.data_probe:
+        hooks.append(DataProbe(root=options.root))
+    return [*hooks, *options.hooks]
 
 
 def _select(order: list[str], options: WalkOptions) -> tuple[list[str], list[str]]:
@@ -208,6 +233,8 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
     t0 = time.perf_counter()
     runner = StepRunner(config, workspace.url, script=script, invoke=invoke)
     w = _Walk(runner=runner, workspace=workspace, dialect=dialect, infos=infos, root=options.root)
+    hooks = _hooks(options)
+    completed = False
     try:
         if skip:
             w.timed("fast-forward", lambda: runner.upgrade_many(skip))
@@ -215,7 +242,7 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
         for i, rev_id in enumerate(check, 1):
             if options.progress:
                 options.progress(dialect, i, len(check), rev_id)
-            if not _check_revision(w, infos[rev_id], options.hooks):
+            if not _check_revision(w, infos[rev_id], hooks):
                 rest = check[i:]
                 if rest:
                     w.finding("upgrade-failed", infos[rev_id],
@@ -223,6 +250,8 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
                               f"not checked ({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
                               severity="info", line=infos[rev_id].upgrade_line, unchecked=rest)
                 break
+        else:
+            completed = True
     finally:
         runner.close()
     report.extend(w.findings)
@@ -230,6 +259,9 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
     report.timings[f"{dialect}.total"] = time.perf_counter() - t0
     report.extras[f"{dialect}.schema_hashes"] = w.hashes
     report.extras[f"{dialect}.checked"] = check
+    report.extras[f"{dialect}.snapshots"] = w.snapshots
+    if completed and w.snapshots:
+        report.extras[f"{dialect}.head_snapshot"] = w.snapshots[check[-1]]
     return report
 
 

@@ -14,6 +14,9 @@ __all__ = ["FORMATS", "render"]
 FORMATS: dict[str, str] = {
     "text": "migration_gate.reports.text",
     "json": "migration_gate.reports.json_report",
+    "markdown": "migration_gate.reports.markdown",
+    "junit": "migration_gate.reports.junit",
+    "annotations": "migration_gate.reports.annotations",
 }
 
 

@@ -9,7 +9,7 @@ act on, such as ``messages.role: type message_role → messagerole`` or
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from migration_gate.snapshot.model import SchemaSnapshot
@@ -79,6 +79,7 @@ def diff(
     before: SchemaSnapshot, after: SchemaSnapshot, *, ignore_tables: tuple[str, ...] = ()
 ) -> SchemaDiff:
     """What changed from `before` to `after` (the dialect itself is not compared)."""
+    before, after = _without_common(before, after)
     a = before.to_dict()
     b = after.to_dict()
     for d in (a, b):
@@ -86,6 +87,35 @@ def diff(
         for t in ignore_tables:
             d["tables"].pop(t, None)
     return SchemaDiff(tuple(_walk((), a, b)))
+
+
+#: the parts of a snapshot that are tuples of objects keyed by name
+_KEYED_PARTS = ("tables", "sequences", "views", "functions", "triggers")
+
+
+def _key(item: Any) -> str:
+    return str(getattr(item, "key", None) or item.name)
+
+
+def _without_common(before: SchemaSnapshot, after: SchemaSnapshot) -> tuple[SchemaSnapshot, SchemaSnapshot]:
+    """Both snapshots without the objects they share (same key, equal value): those cannot
+    differ, and a walk's snapshots share nearly all of them, often as the very same object."""
+    left: dict[str, Any] = {}
+    right: dict[str, Any] = {}
+    for part in _KEYED_PARTS:
+        xs, ys = getattr(before, part), getattr(after, part)
+        others = {_key(y): y for y in ys}
+        same = set()
+        for x in xs:
+            y = others.get(_key(x))
+            if y is x or (y is not None and y == x):
+                same.add(_key(x))
+        if same:
+            left[part] = tuple(x for x in xs if _key(x) not in same)
+            right[part] = tuple(y for y in ys if _key(y) not in same)
+    if not left:
+        return before, after
+    return replace(before, **left), replace(after, **right)
 
 
 def _walk(path: tuple[str, ...], a: Any, b: Any) -> Iterator[Change]:

@@ -160,6 +160,12 @@ class Table:
             "indexes": {i.name: i.to_dict() for i in self.indexes},
         }
 
+    @cached_property
+    def canonical_json(self) -> str:
+        """`to_dict()` as canonical JSON, computed once: a walk's snapshots share most of
+        their `Table` objects, so hashing a snapshot costs only its new tables."""
+        return _dumps(self.to_dict())
+
 
 @dataclass(frozen=True)
 class EnumType:
@@ -223,6 +229,10 @@ class Trigger:
         return {"table": self.table, "definition": self.definition}
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _by_name(items: tuple[Any, ...], what: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
@@ -272,7 +282,14 @@ class SchemaSnapshot:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no insignificant white space."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # json.dumps(self.to_dict(), sort_keys=True, ...), with each table's part cached
+        rest = self.to_dict()
+        del rest["tables"]
+        head = _dumps({k: v for k, v in rest.items() if k < "tables"})
+        tail = _dumps({k: v for k, v in rest.items() if k > "tables"})
+        tables = ",".join(f"{_dumps(t.name)}:{t.canonical_json}"
+                          for t in sorted(self.tables, key=lambda t: t.name))
+        return f'{head[:-1]},"tables":{{{tables}}},{tail[1:]}'
 
     @cached_property
     def _sha256(self) -> str:

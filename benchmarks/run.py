@@ -1,0 +1,446 @@
+"""Time `migration-gate roundtrip` against the floor and its peers, in one process run.
+
+On the same server (one embedded PostgreSQL started once, or `--pg-url`) and the same
+synthetic chain (`generate.py`), for PostgreSQL and SQLite:
+
+- **floor**: per-migration up → down → up with Alembic's own `command.upgrade` /
+  `command.downgrade`, in-process, one shared connection, no checks. Alembic's commands
+  re-read the whole script directory on every call (quadratic in the chain), so the floor
+  loads it once and hands that `ScriptDirectory` to every command: what Alembic itself
+  costs per step, the bar we hold ourselves to. `--naive-floor` also times the unpatched
+  commands.
+- **ours**: `migration_gate.roundtrip(config, url)` with every check on (graph checks,
+  four snapshots per revision and their diffs, the data probe when it is available).
+- **peers** (unless `--skip-peers`, when installed): pytest-alembic's
+  `downgrade_leaves_no_trace` (both dialects) and alembic-gauntlet's stairway test
+  (PostgreSQL only: it works in per-test schemas over an async driver), each run by
+  pytest in a subprocess with its plugin, from a rootdir in the work directory.
+
+Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several) and
+the start-up of `migration-gate --help` (a subprocess, median of several).
+
+    python benchmarks/run.py --n 200 --also 400            # the table of benchmarks/README.md
+    python benchmarks/run.py --n 20 --skip-peers --dialect sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import NullPool
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate import ChainSpec, generate, revision_id  # noqa: E402
+
+import migration_gate  # noqa: E402
+from migration_gate.provision import PostgresProvider, Provider, SqliteProvider  # noqa: E402
+from migration_gate.snapshot import capture  # noqa: E402
+from migration_gate.walk import RevisionHook, WalkOptions  # noqa: E402
+
+__all__ = ["Results", "main"]
+
+HERE = Path(__file__).resolve().parent
+DIALECTS = ("postgresql", "sqlite")
+
+
+@dataclass
+class Results:
+    """Seconds per (dialect, n, what), and the single measurements."""
+
+    times: dict[tuple[str, int, str], float] = field(default_factory=dict)
+    breakdown: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    snapshot_ms: dict[str, float] = field(default_factory=dict)
+    help_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "times": [{"dialect": d, "n": n, "what": w, "seconds": round(s, 3)}
+                      for (d, n, w), s in self.times.items()],
+            "breakdown": {f"{d}/{n}": {k: round(v, 3) for k, v in b.items()}
+                          for (d, n), b in self.breakdown.items()},
+            "snapshot_ms": {k: round(v, 2) for k, v in self.snapshot_ms.items()},
+            "help_seconds": None if self.help_s is None else round(self.help_s, 3),
+            "notes": self.notes,
+        }
+
+
+# -- the contenders -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _one_script_directory(config: Config) -> Iterator[None]:
+    """Make every Alembic command of this block use one ScriptDirectory, loaded once."""
+    script = ScriptDirectory.from_config(config)
+    original = ScriptDirectory.__dict__["from_config"]
+    ScriptDirectory.from_config = classmethod(lambda cls, cfg: script)  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        ScriptDirectory.from_config = original  # type: ignore[method-assign]
+
+
+def floor(ini: Path, url: str, n: int, *, naive: bool = False) -> float:
+    """Per-migration up → down → up with alembic.command, one connection, no checks."""
+    config = Config(str(ini))
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        scope = contextlib.nullcontext() if naive else _one_script_directory(config)
+        t0 = time.perf_counter()
+        with scope:
+            for i in range(1, n + 1):
+                rev = revision_id(i)
+                command.upgrade(config, rev)
+                conn.commit()
+                command.downgrade(config, "-1")
+                conn.commit()
+                command.upgrade(config, rev)
+                conn.commit()
+        elapsed = time.perf_counter() - t0
+    engine.dispose()
+    return elapsed
+
+
+def probe_hooks() -> tuple[list[RevisionHook], str | None]:
+    """The data probe of `roundtrip`, when this version of the engine has one."""
+    if importlib.util.find_spec("migration_gate.probe") is None:
+        return [], "no migration_gate.probe in this engine: roundtrip ran without the data probe"
+    from migration_gate import probe  # type: ignore[attr-defined,unused-ignore]
+
+    for name in ("default_hooks", "hooks"):
+        factory = getattr(probe, name, None)
+        if callable(factory):
+            return list(factory()), None
+    for name in ("DataProbe", "Probe"):
+        cls = getattr(probe, name, None)
+        if cls is not None:
+            return [cls()], None
+    return [], "migration_gate.probe has no hook factory the benchmark knows: ran without it"
+
+
+def ours(ini: Path, url: str, hooks: list[RevisionHook]) -> tuple[float, migration_gate.Report]:
+    """`migration_gate.roundtrip` on `url`, every check on."""
+    config = Config(str(ini))
+    t0 = time.perf_counter()
+    report = migration_gate.roundtrip(config, url, options=WalkOptions(hooks=hooks))
+    return time.perf_counter() - t0, report
+
+
+PYTEST_ALEMBIC_CONFTEST = '''
+import os
+
+import pytest
+import sqlalchemy as sa
+from alembic.config import Config
+from sqlalchemy.pool import NullPool
+
+
+@pytest.fixture
+def alembic_config():
+    return Config(os.environ["BENCH_INI"])
+
+
+@pytest.fixture
+def alembic_engine():
+    engine = sa.create_engine(os.environ["BENCH_URL"], poolclass=NullPool)
+    yield engine
+    engine.dispose()
+'''
+
+PYTEST_ALEMBIC_TEST = '''
+from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace  # noqa: F401
+'''
+
+GAUNTLET_TEST = '''
+import os
+
+import pytest
+from alembic.config import Config
+from alembic_gauntlet.testing.consistency_mixin import MigrationConsistencyMixin
+from alembic_gauntlet.testing.schema_mixin import MigrationSchemaMixin
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+class TestChain(MigrationSchemaMixin, MigrationConsistencyMixin):
+    @pytest.fixture
+    def alembic_config(self):
+        return Config(os.environ["BENCH_INI"])
+
+    @pytest.fixture
+    def migration_db_url(self):
+        return os.environ["BENCH_URL"]
+'''
+
+
+def _pytest_peer(work: Path, name: str, files: dict[str, str], env: dict[str, str],
+                 select: str) -> tuple[float, str]:
+    """Run one peer's test with pytest in a subprocess; (seconds of the test, outcome)."""
+    root = work / name
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pytest.ini").write_text("[pytest]\n")
+    for fname, text in files.items():
+        (root / fname).write_text(textwrap.dedent(text))
+    junit = root / "junit.xml"
+    cmd = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root),
+           "-q", "-p", "no:cacheprovider", "-k", select, f"--junitxml={junit}", str(root)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=root, env={**os.environ, **env}, capture_output=True, text=True,
+                          check=False)
+    wall = time.perf_counter() - t0
+    outcome = "passed" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-5:]
+        outcome += ": " + " | ".join(tail)
+    try:
+        cases = ET.parse(junit).getroot().iter("testcase")
+        seconds = sum(float(c.get("time", "0")) for c in cases)
+    except (OSError, ET.ParseError):
+        seconds = wall
+    return seconds or wall, outcome
+
+
+def pytest_alembic(work: Path, ini: Path, url: str) -> tuple[float, str]:
+    return _pytest_peer(work, "pytest_alembic", {"conftest.py": PYTEST_ALEMBIC_CONFTEST,
+                                                 "test_peer.py": PYTEST_ALEMBIC_TEST},
+                        {"BENCH_INI": str(ini), "BENCH_URL": url}, "downgrade_leaves_no_trace")
+
+
+def gauntlet(work: Path, ini: Path, url: str) -> tuple[float, str]:
+    async_url = sa.make_url(url).set(drivername="postgresql+psycopg_async")
+    return _pytest_peer(work, "alembic_gauntlet", {"test_peer.py": GAUNTLET_TEST},
+                        {"BENCH_INI": str(ini),
+                         "BENCH_URL": async_url.render_as_string(hide_password=False)},
+                        "stairway")
+
+
+# -- snapshot and start-up ------------------------------------------------------------------
+
+
+def snapshot_ms(provider: Provider, work: Path, tables: int, repeat: int) -> float:
+    """Median milliseconds of one snapshot of a schema of `tables` generated tables."""
+    ini = generate(work / f"snapshot_{tables}", ChainSpec(n=tables))
+    url = provider.scratch("bench_snapshot")
+    try:
+        config = Config(str(ini))
+        engine = sa.create_engine(url, poolclass=NullPool)
+        with engine.connect() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            conn.commit()
+            capture(conn)  # warm the caches of the server and of the normalizer
+            samples = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                snap = capture(conn)
+                samples.append((time.perf_counter() - t0) * 1000)
+            assert len(snap.tables) == tables, len(snap.tables)
+        engine.dispose()
+    finally:
+        provider.drop(url)
+    return statistics.median(samples)
+
+
+def help_seconds(repeat: int) -> float:
+    exe = Path(sys.executable).parent / "migration-gate"
+    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "migration_gate", "--help"]
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True)
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _timed_best(repeat: int, fn: Callable[[], float]) -> float:
+    return min(fn() for _ in range(max(repeat, 1)))
+
+
+def run(args: argparse.Namespace) -> Results:
+    res = Results()
+    dialects = DIALECTS if args.dialect == "all" else (args.dialect,)
+    work: Path = args.work
+    work.mkdir(parents=True, exist_ok=True)
+    hooks, note = probe_hooks()
+    if note:
+        res.notes.append(note)
+    spec = dict(enum_every=args.enums, check_every=args.checks, extra_indexes=args.indexes)
+    providers: dict[str, Provider] = {}
+    try:
+        for d in dialects:
+            providers[d] = SqliteProvider() if d == "sqlite" else PostgresProvider(args.pg_url)
+        for n in (args.n, *args.also):
+            ini = generate(work / f"chain_{n}", ChainSpec(n=n, **spec))
+            for d in dialects:
+                p = providers[d]
+                _log(f"{d} n={n}: floor")
+
+                def once_floor(p: Provider = p, naive: bool = False) -> float:
+                    url = p.scratch("bench_floor")
+                    try:
+                        return floor(ini, url, n, naive=naive)
+                    finally:
+                        p.drop(url)
+
+                res.times[d, n, "floor"] = _timed_best(args.repeat, once_floor)
+                _log(f"{d} n={n}: migration-gate roundtrip")
+                best: tuple[float, migration_gate.Report] | None = None
+                for _ in range(max(args.repeat, 1)):
+                    url = p.scratch("bench_ours")
+                    try:
+                        result = ours(ini, url, hooks)
+                    finally:
+                        p.drop(url)
+                    if best is None or result[0] < best[0]:
+                        best = result
+                assert best is not None
+                res.times[d, n, "ours"] = best[0]
+                res.breakdown[d, n] = {k.split(".", 1)[1]: v for k, v in best[1].timings.items()
+                                       if k.startswith(d + ".")}
+                if best[1].findings:
+                    res.notes.append(f"{d} n={n}: roundtrip reported {len(best[1].findings)} "
+                                     f"finding(s) on a clean chain: {best[1].findings[0].message}")
+                if args.naive_floor and n == args.n:
+                    _log(f"{d} n={n}: naive floor")
+                    res.times[d, n, "naive floor"] = once_floor(naive=True)
+                if args.skip_peers or n != args.n:
+                    continue
+                for name, fn, dialect_ok in (("pytest-alembic", pytest_alembic, True),
+                                             ("alembic-gauntlet", gauntlet, d == "postgresql")):
+                    module = name.replace("-", "_")
+                    if not dialect_ok or importlib.util.find_spec(module) is None:
+                        continue
+                    _log(f"{d} n={n}: {name}")
+                    url = p.scratch("bench_peer")
+                    try:
+                        seconds, outcome = fn(work / f"peer_{d}_{n}", ini, url)
+                    finally:
+                        p.drop(url)
+                    res.times[d, n, name] = seconds
+                    if outcome != "passed":
+                        res.notes.append(f"{name} on {d}, n={n}: {outcome}")
+        if "postgresql" in providers and args.snapshot_tables:
+            _log(f"snapshot of {args.snapshot_tables} tables")
+            res.snapshot_ms["postgresql"] = snapshot_ms(providers["postgresql"], work,
+                                                        args.snapshot_tables, args.snapshot_repeat)
+        if "sqlite" in providers and args.snapshot_tables:
+            res.snapshot_ms["sqlite"] = snapshot_ms(providers["sqlite"], work,
+                                                    args.snapshot_tables, args.snapshot_repeat)
+    finally:
+        for p in providers.values():
+            p.close()
+    if args.help_repeat:
+        _log("migration-gate --help")
+        res.help_s = help_seconds(args.help_repeat)
+    return res
+
+
+def _log(text: str) -> None:
+    sys.stderr.write(f"[bench] {text}\n")
+    sys.stderr.flush()
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return f"{a / b:.2f}x" if a and b else "-"
+
+
+def render(res: Results, args: argparse.Namespace) -> str:
+    """The table and the ratios against the targets of issue 4, as Markdown."""
+    out = ["| dialect | n | what | seconds |", "|---|---|---|---|"]
+    out += [f"| {d} | {n} | {w} | {s:.2f} |" for (d, n, w), s in res.times.items()]
+    out.append("")
+    out.append("| ratio | value | target |")
+    out.append("|---|---|---|")
+    t = res.times
+    for d in DIALECTS:
+        for n in (args.n, *args.also):
+            if (d, n, "ours") in t:
+                out.append(f"| {d} n={n}: ours / floor | {_ratio(t[d, n, 'ours'], t[d, n, 'floor'])} | ≤ 2x |")
+        for m in args.also:
+            for what in ("ours", "floor"):
+                if (d, m, what) in t and (d, args.n, what) in t:
+                    out.append(f"| {d}: {what} n={m} / n={args.n} | "
+                               f"{_ratio(t[d, m, what], t[d, args.n, what])} | "
+                               f"{'≤ 2.2x' if what == 'ours' else '(reference)'} |")
+        for peer in ("pytest-alembic", "alembic-gauntlet"):
+            if (d, args.n, peer) in t:
+                target = "≥ 20x" if peer == "pytest-alembic" else "(reference)"
+                out.append(f"| {d} n={args.n}: {peer} / ours | "
+                           f"{_ratio(t[d, args.n, peer], t[d, args.n, 'ours'])} | {target} |")
+    for d, ms in res.snapshot_ms.items():
+        target = "≤ 20 ms" if d == "postgresql" else "(reference)"
+        out.append(f"| snapshot of {args.snapshot_tables} tables, {d} (median) | {ms:.1f} ms | {target} |")
+    if res.help_s is not None:
+        out.append(f"| `migration-gate --help` (median) | {res.help_s:.3f} s | ≤ 0.3 s |")
+    out.append("")
+    for (d, n), parts in res.breakdown.items():
+        total = parts.get("total", 0.0)
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
+                          if k != "total")
+        out.append(f"- ours, {d} n={n}: total {total:.2f} s; {shown}")
+    out += [f"- note: {note}" for note in res.notes]
+    return "\n".join(out) + "\n"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=200, help="revisions in the chain (default 200)")
+    p.add_argument("--also", type=int, action="append", default=[], metavar="N",
+                   help="also time ours and the floor on a chain of N (linearity); repeatable")
+    p.add_argument("--dialect", choices=("all", *DIALECTS), default="all")
+    p.add_argument("--pg-url", default=os.environ.get("MIGRATION_GATE_PG_URL"),
+                   help="PostgreSQL server to use (default: one embedded server for the run)")
+    p.add_argument("--skip-peers", action="store_true", help="do not run pytest-alembic / gauntlet")
+    p.add_argument("--naive-floor", action="store_true",
+                   help="also time the floor with Alembic re-reading the scripts on every command")
+    p.add_argument("--repeat", type=int, default=1, help="best of R for the floor and ours")
+    p.add_argument("--enums", type=int, default=0, metavar="EVERY", help="chain option, see generate.py")
+    p.add_argument("--checks", type=int, default=0, metavar="EVERY", help="chain option")
+    p.add_argument("--indexes", type=int, default=0, metavar="K", help="chain option")
+    p.add_argument("--snapshot-tables", type=int, default=200, help="0 to skip the snapshot timing")
+    p.add_argument("--snapshot-repeat", type=int, default=15)
+    p.add_argument("--help-repeat", type=int, default=7, help="0 to skip the --help timing")
+    p.add_argument("--work", type=Path, default=HERE / ".work", help="work directory (gitignored)")
+    p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    res = run(args)
+    sys.stdout.write(render(res, args))
+    if args.json:
+        args.json.write_text(json.dumps(res.to_dict(), indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,132 @@
+"""fk-type-mismatch: a foreign key column whose type differs from the column it references.
+
+PostgreSQL refuses such a foreign key ("Key columns ... are of incompatible types: integer
+and uuid", post-mortem 003); SQLite accepts it silently. Comparing the type *families* of
+both ends in any snapshot catches it on every dialect, so a SQLite-only run fails too.
+`fk_type_mismatches` is the pure function (the static `lint` rule with the same id uses
+it); `FkTypeCheck` runs it after each upgrade of the walk and reports only the mismatches
+that revision introduced.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from migration_gate.findings import Finding
+from migration_gate.snapshot.model import ForeignKey, SchemaSnapshot
+from migration_gate.snapshot.normalize import type_family
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from migration_gate.revisions import RevisionInfo
+    from migration_gate.runner import StepRunner
+
+__all__ = ["FkTypeCheck", "FkTypeMismatch", "describe", "fk_type_mismatches"]
+
+CHECK = "fk-type-mismatch"
+
+
+class FkTypeMismatch(NamedTuple):
+    """One foreign key whose column types differ from the referenced columns' types.
+
+    For a composite key, `col_type` and `ref_type` list every column's type, comma-separated.
+    """
+
+    table: str
+    fk: ForeignKey
+    col_type: str
+    ref_type: str
+
+
+def fk_type_mismatches(snapshot: SchemaSnapshot) -> list[FkTypeMismatch]:
+    """Every foreign key of the snapshot whose columns and referenced columns belong to
+    different type families (integer vs uuid, string vs uuid...). Keys whose referenced
+    table or columns are not in the snapshot are left out."""
+    enums = [e.name for e in snapshot.enums]
+    out: list[FkTypeMismatch] = []
+    for table in snapshot.tables:
+        for fk in table.foreign_keys:
+            ref = snapshot.table(fk.ref_table)
+            if ref is None or len(fk.columns) != len(fk.ref_columns):
+                continue
+            pairs = [
+                (table.column(c), ref.column(r))
+                for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+            ]
+            if any(a is None or b is None for a, b in pairs):
+                continue
+            types = [(a.type, b.type) for a, b in pairs if a is not None and b is not None]
+            if any(_differ(a, b, enums) for a, b in types):
+                out.append(
+                    FkTypeMismatch(
+                        table=table.name,
+                        fk=fk,
+                        col_type=", ".join(a for a, _ in types),
+                        ref_type=", ".join(b for _, b in types),
+                    )
+                )
+    return out
+
+
+def _differ(a: str, b: str, enums: list[str]) -> bool:
+    fa, fb = type_family(a, enums=enums), type_family(b, enums=enums)
+    if fa == fb == "other":
+        return a != b
+    return fa != fb
+
+
+def describe(m: FkTypeMismatch) -> str:
+    """`thought_records.user_id (integer) references users.id (uuid)`."""
+    cols = ", ".join(m.fk.columns)
+    refs = ", ".join(m.fk.ref_columns)
+    return f"{m.table}.{cols} ({m.col_type}) references {m.fk.ref_table}.{refs} ({m.ref_type})"
+
+
+def _key(m: FkTypeMismatch) -> tuple[str, str, str, str]:
+    return (m.table, m.fk.key, m.col_type, m.ref_type)
+
+
+class FkTypeCheck:
+    """The walk's hook: after each upgrade, report the mismatches that revision added."""
+
+    def __init__(self, *, root: Path | None = None) -> None:
+        self.root = root
+
+    def before_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
+    ) -> list[Finding]:
+        return []
+
+    def after_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
+    ) -> list[Finding]:
+        known = {_key(m) for m in fk_type_mismatches(before)}
+        return [
+            self._finding(m, rev, after.dialect)
+            for m in fk_type_mismatches(after)
+            if _key(m) not in known
+        ]
+
+    def _finding(self, m: FkTypeMismatch, rev: RevisionInfo, dialect: str) -> Finding:
+        cols = ", ".join(m.fk.columns)
+        return Finding(
+            check=CHECK,
+            severity="error",
+            revision=rev.revision,
+            dialect=dialect,
+            file=rev.rel_path(self.root),
+            line=rev.upgrade_line,
+            message=f"{describe(m)} on {dialect}: a foreign key column must have the type of the "
+            "column it references; PostgreSQL refuses this key (incompatible types)",
+            details={
+                "table": m.table,
+                "columns": list(m.fk.columns),
+                "column_type": m.col_type,
+                "ref_table": m.fk.ref_table,
+                "ref_columns": list(m.fk.ref_columns),
+                "ref_type": m.ref_type,
+                "hint": f"give {m.table}.{cols} the type of {m.fk.ref_table}."
+                f"{', '.join(m.fk.ref_columns)} ({m.ref_type})",
+            },
+        )

@@ -1,0 +1,152 @@
+"""Checksums of migration sources that ignore comments, formatting and docstrings.
+
+A released migration must never change what it does; it may gain a comment or be
+reformatted. `source_checksum` hashes what the code *is*, not how it is written:
+
+**ast-v1** — decode the bytes as Python does (BOM, coding cookie), turn ``\\r\\n`` and ``\\r``
+into ``\\n``, parse with `ast`, drop every docstring (module, class, function), and hash a
+canonical rendering of the tree: each node's class name and its fields in order, fields that
+are None or empty left out, constants by type and ``repr``, no positions and no
+``type_comment``/``kind``/``type_params``. Comments, blank lines, indentation width, line
+breaks, quote style, redundant parentheses and trailing commas do not change it; a changed
+operation, name, argument or string (SQL included) does.
+
+The tree is rendered here rather than with `ast.dump`, whose output changed across Python
+versions (3.13 leaves out empty fields); token streams changed too (3.12 splits f-strings).
+The rendering is a fixed grammar, so the same source hashes the same on every OS and on
+every supported Python. Any change of this rendering gets a new algorithm name.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import tokenize
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = [
+    "ALGORITHM",
+    "canonical_tree",
+    "decode_source",
+    "first_change_line",
+    "source_checksum",
+    "split_checksum",
+]
+
+ALGORITHM = "ast-v1"
+
+#: fields that describe how code is written, not what it does
+_SKIPPED_FIELDS = frozenset({"type_comment", "kind", "type_params"})
+
+
+def decode_source(data: bytes | str) -> str:
+    """Source text as Python reads it: encoding from BOM / cookie, newlines as ``\\n``."""
+    if isinstance(data, bytes):
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    else:
+        text = data
+    text = text.removeprefix("\ufeff")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+
+
+def _render(node: object) -> Iterator[str]:
+    if isinstance(node, ast.AST):
+        yield node.__class__.__name__
+        yield "("
+        for name, value in ast.iter_fields(node):
+            if isinstance(node, ast.Constant) and name == "value":
+                yield f"{name}={type(value).__name__}:{value!r};"
+                continue
+            if name in _SKIPPED_FIELDS or value is None or value == []:
+                continue
+            yield f"{name}="
+            yield from _render(value)
+            yield ";"
+        yield ")"
+    elif isinstance(node, list):
+        yield "["
+        for item in node:
+            yield from _render(item)
+            yield ","
+        yield "]"
+    else:
+        yield f"{type(node).__name__}:{node!r}"
+
+
+def canonical_tree(source: bytes | str) -> str:
+    """The canonical rendering that ast-v1 hashes (useful to see why two sources differ)."""
+    tree = ast.parse(decode_source(source))
+    _strip_docstrings(tree)
+    return "".join(_render(tree))
+
+
+def source_checksum(source: bytes | str | Path) -> str:
+    """``ast-v1:<sha256 hex>`` of a migration's source (bytes, text, or a file path).
+
+    Raises SyntaxError when the source is not valid Python.
+    """
+    if isinstance(source, Path):
+        source = source.read_bytes()
+    digest = hashlib.sha256(canonical_tree(source).encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}:{digest}"
+
+
+def split_checksum(value: str) -> tuple[str, str]:
+    """(algorithm, hex digest) of a stored checksum such as ``ast-v1:ab12...``."""
+    algorithm, sep, digest = value.partition(":")
+    if not sep:
+        return "", value
+    return algorithm, digest
+
+
+def _parsed(source: bytes | str) -> ast.Module:
+    tree = ast.parse(decode_source(source))
+    _strip_docstrings(tree)
+    return tree
+
+
+def _first_change(old: list[ast.stmt], new: list[ast.stmt], parent_line: int) -> int | None:
+    for i, node in enumerate(new):
+        before = old[i] if i < len(old) else None
+        if before is not None and "".join(_render(before)) == "".join(_render(node)):
+            continue
+        inner_old = getattr(before, "body", None)
+        inner_new = getattr(node, "body", None)
+        if (
+            before is not None
+            and type(before) is type(node)
+            and isinstance(inner_old, list)
+            and isinstance(inner_new, list)
+        ):
+            found = _first_change(inner_old, inner_new, node.lineno)
+            if found is not None:
+                return found
+        return node.lineno
+    if len(old) > len(new):
+        return new[-1].end_lineno or new[-1].lineno if new else parent_line
+    return None
+
+
+def first_change_line(old: bytes | str, new: bytes | str) -> int | None:
+    """Line (in `new`) of the first statement whose meaning differs from `old`, descending
+    into functions and blocks; None when ast-v1 sees no difference."""
+    try:
+        return _first_change(_parsed(old).body, _parsed(new).body, 1)
+    except SyntaxError:
+        return None

@@ -1,0 +1,336 @@
+"""The data probe as a walk hook: rows in before each upgrade, lost rows out after it.
+
+Before each revision, every table without rows gets a few synthetic rows (parents first);
+the probe then records each table's row count and the values of its probe rows. After the
+upgrade it reports `data-loss` for a table dropped while it had rows, a table with fewer
+rows, and a column whose probe values changed (an error, or a warning when the migration
+declares ``gate = {"destructive": "why"}``). Rows are left in place: later downgrades and
+upgrades meet real data, as they would in production. A table the probe cannot fill is a
+`probe-skipped` info finding (once per table and reason); the probe never stops the walk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+
+from migration_gate.findings import Finding
+from migration_gate.probe import fill
+from migration_gate.probe.compare import (
+    Loss,
+    Row,
+    TableState,
+    compare_table,
+    find_rename,
+    normalize,
+)
+from migration_gate.probe.generate import ROWS, Plan, Skip, fill_order, parent_tables, plan_rows
+from migration_gate.runner import error_text
+from migration_gate.snapshot.model import SchemaSnapshot, Table
+from migration_gate.snapshot.normalize import type_family
+
+if TYPE_CHECKING:
+    from migration_gate.revisions import RevisionInfo
+    from migration_gate.runner import StepRunner
+
+__all__ = ["DataProbe"]
+
+DATA_LOSS = "data-loss"
+SKIPPED = "probe-skipped"
+_HINT = (
+    "keep the rows: add the new table or columns, copy the data across, then drop the old "
+    'ones; if the loss is intended, declare gate = {"destructive": "why"} in the module'
+)
+
+
+@dataclass
+class _Tracked:
+    """The probe rows of one table: their values, per column family."""
+
+    families: dict[str, str]
+    primary_key: tuple[str, ...]
+    rows: tuple[Row, ...] = ()
+
+
+@dataclass
+class DataProbe:
+    """Fills empty tables before each upgrade and reports the rows the upgrade lost."""
+
+    rows: int = ROWS
+    root: Path | None = None
+    _tracked: dict[str, _Tracked] = field(default_factory=dict)
+    _before: dict[str, TableState] = field(default_factory=dict)
+    _reported: set[tuple[str, str]] = field(default_factory=set)
+    _stopped: bool = False
+
+    # -- the hook ------------------------------------------------------------------------
+    def before_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
+    ) -> list[Finding]:
+        if self._stopped:
+            return []
+        try:
+            return self._fill_and_record(runner.conn, rev, before)
+        except Exception as exc:  # the probe is an extra: it must never end the walk
+            return self._stop(runner, rev, before.dialect, exc)
+
+    def after_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
+    ) -> list[Finding]:
+        if self._stopped:
+            return []
+        try:
+            losses = self._compare(runner.conn, before, after)
+        except Exception as exc:  # as above
+            return self._stop(runner, rev, after.dialect, exc)
+        return [self._loss_finding(loss, rev, after.dialect) for loss in losses]
+
+    # -- before ---------------------------------------------------------------------------
+    def _fill_and_record(
+        self, conn: Connection, rev: RevisionInfo, snap: SchemaSnapshot
+    ) -> list[Finding]:
+        counts = {t.name: fill.row_count(conn, t.name) for t in snap.tables}
+        self._follow(conn, snap, counts)
+        findings: list[Finding] = []
+        filled: list[Plan] = []
+        for name in fill_order(snap):
+            if counts[name]:
+                continue
+            table = _table(snap, name)
+            plan = plan_rows(table, snap, self._parents(conn, snap, table), rows=self.rows)
+            if isinstance(plan, Skip):
+                findings += self._skipped(plan.table, plan.reason, rev, snap.dialect)
+                continue
+            error = fill.insert(conn, plan, table)
+            if error:
+                findings += self._skipped(
+                    name, f"the database refused the probe rows: {error}", rev, snap.dialect
+                )
+                continue
+            counts[name] = len(plan.rows)
+            filled.append(plan)
+        for plan in filled:  # read back only now: triggers may touch rows filled earlier
+            table = _table(snap, plan.table)
+            columns = tuple(dict.fromkeys((*table.primary_key, *plan.columns)))
+            families = _families(snap, table)
+            self._tracked[plan.table] = _Tracked(
+                families={c: families[c] for c in columns},
+                primary_key=table.primary_key,
+                rows=self._read(conn, table, columns),
+            )
+        self._before = {
+            t.name: TableState(
+                counts[t.name],
+                _families(snap, t),
+                self._tracked[t.name].rows if t.name in self._tracked else (),
+                t.primary_key,
+            )
+            for t in snap.tables
+        }
+        return findings
+
+    def _follow(self, conn: Connection, snap: SchemaSnapshot, counts: Mapping[str, int]) -> None:
+        """Find the probe rows again (a downgrade and re-upgrade, or a rebuilt database,
+        may have changed or removed them since the last upgrade)."""
+        for name, tracked in list(self._tracked.items()):
+            table = snap.table(name)
+            if table is None or not counts.get(name):
+                del self._tracked[name]
+                continue
+            self._refresh(conn, name, tracked, table, snap, counts[name])
+
+    def _refresh(
+        self,
+        conn: Connection,
+        name: str,
+        tracked: _Tracked,
+        table: Table,
+        snap: SchemaSnapshot,
+        count: int,
+    ) -> None:
+        columns = [c for c in tracked.families if table.column(c) is not None]
+        now = TableState(
+            count, _families(snap, table), self._read(conn, table, columns), table.primary_key
+        )
+        outcome = compare_table(
+            name, TableState(count, tracked.families, tracked.rows, tracked.primary_key), now
+        )
+        kept = {c: f for c, f in outcome.families.items() if c in tracked.families}
+        self._tracked[name] = _Tracked(kept, table.primary_key, outcome.rows)
+
+    def _parents(
+        self, conn: Connection, snap: SchemaSnapshot, table: Table
+    ) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for name in sorted(parent_tables(table, snap)):
+            parent = _table(snap, name)
+            out[name] = fill.read_rows(
+                conn, parent, [c.name for c in parent.columns], limit=max(self.rows, 1) * 3
+            )
+        return out
+
+    @staticmethod
+    def _read(
+        conn: Connection, table: Table, columns: tuple[str, ...] | list[str]
+    ) -> tuple[Row, ...]:
+        return tuple(
+            {c: normalize(v) for c, v in row.items()}
+            for row in fill.read_rows(conn, table, columns)
+        )
+
+    # -- after ----------------------------------------------------------------------------
+    def _compare(
+        self, conn: Connection, before: SchemaSnapshot, after: SchemaSnapshot
+    ) -> list[Loss]:
+        losses: list[Loss] = []
+        new_tables = [t for t in after.tables if before.table(t.name) is None]
+        for name, state in self._before.items():
+            table = after.table(name)
+            if table is None:
+                losses += self._vanished(conn, name, state, new_tables, after)
+                continue
+            count = fill.row_count(conn, name)
+            tracked = self._tracked.get(name)
+            columns = [
+                c for c in (tracked.families if tracked else ()) if table.column(c) is not None
+            ]
+            now = TableState(
+                count, _families(after, table), self._read(conn, table, columns), table.primary_key
+            )
+            outcome = compare_table(name, state, now)
+            losses += outcome.losses
+            if tracked is not None:
+                kept = {c: f for c, f in outcome.families.items() if c in tracked.families}
+                self._tracked[name] = _Tracked(kept, table.primary_key, outcome.rows)
+        self._before = {}
+        return losses
+
+    def _vanished(
+        self,
+        conn: Connection,
+        name: str,
+        state: TableState,
+        new_tables: list[Table],
+        after: SchemaSnapshot,
+    ) -> list[Loss]:
+        """A table gone from the schema: renamed (its rows are in a new table) or dropped."""
+        tracked = self._tracked.pop(name, None)
+        if not state.row_count:
+            return []
+        columns = list(tracked.families) if tracked else []
+        candidates = {
+            t.name: TableState(
+                fill.row_count(conn, t.name),
+                _families(after, t),
+                self._read(conn, t, columns),
+                t.primary_key,
+            )
+            for t in new_tables
+        }
+        renamed = find_rename(state, candidates)
+        if renamed is None:
+            return list(compare_table(name, state, None).losses)
+        if tracked is not None:
+            self._tracked[renamed] = tracked
+        return []
+
+    # -- findings -------------------------------------------------------------------------
+    def _loss_finding(self, loss: Loss, rev: RevisionInfo, dialect: str) -> Finding:
+        declared = rev.gate.get("destructive")
+        label = f"{rev.revision} ({rev.doc})" if rev.doc else rev.revision
+        if loss.kind == "dropped":
+            what = f"drops table {loss.table} while it holds {loss.before} row(s)"
+        elif loss.kind == "rows" and loss.after == 0:
+            what = (
+                f"empties {loss.table}: all {loss.before} row(s) are gone (was the table "
+                "dropped and created again?)"
+            )
+        elif loss.kind == "rows":
+            what = f"loses {loss.before - loss.after} of the {loss.before} row(s) of {loss.table}"
+        else:
+            sample = "; ".join(f"{b} -> {a}" for b, a in loss.examples)
+            what = (
+                f"changes {loss.table}.{loss.column} in {loss.after} of {loss.before} probe "
+                f"row(s) ({sample}): its values were dropped (column dropped and re-added), "
+                "reset to a default or overwritten"
+            )
+        message = f"upgrade of {label} on {dialect} {what}"
+        if declared:
+            message += f" (declared destructive: {declared})"
+        details: dict[str, Any] = {
+            "table": loss.table,
+            "kind": loss.kind,
+            "before": loss.before,
+            "after": loss.after,
+            "hint": _HINT,
+        }
+        if loss.column:
+            details["column"] = loss.column
+            details["examples"] = [list(e) for e in loss.examples]
+        if declared:
+            details["declared"] = declared
+        return Finding(
+            check=DATA_LOSS,
+            severity="warning" if declared else "error",
+            revision=rev.revision,
+            dialect=dialect,
+            file=rev.rel_path(self.root),
+            line=rev.upgrade_line,
+            message=message,
+            details=details,
+        )
+
+    def _skipped(self, table: str, reason: str, rev: RevisionInfo, dialect: str) -> list[Finding]:
+        if (table, reason) in self._reported:
+            return []
+        self._reported.add((table, reason))
+        return [
+            Finding(
+                check=SKIPPED,
+                severity="info",
+                revision=rev.revision,
+                dialect=dialect,
+                message=f"data probe left {table} empty before {rev.revision} on {dialect}: {reason}",
+                details={
+                    "table": table,
+                    "reason": reason,
+                    "hint": "lost rows of this table cannot be detected; nothing to fix unless "
+                    "the reason is a bug of migration-gate",
+                },
+            )
+        ]
+
+    def _stop(
+        self, runner: StepRunner, rev: RevisionInfo, dialect: str, exc: Exception
+    ) -> list[Finding]:
+        self._stopped = True
+        try:
+            if runner.conn.in_transaction():
+                runner.conn.rollback()
+        except Exception:  # the connection is the runner's to recover
+            pass
+        return [
+            Finding(
+                check=SKIPPED,
+                severity="info",
+                revision=rev.revision,
+                dialect=dialect,
+                message=f"data probe stopped at {rev.revision} on {dialect}: {error_text(exc)}",
+                details={"hint": "the walk went on without the probe; please report this"},
+            )
+        ]
+
+
+def _table(snap: SchemaSnapshot, name: str) -> Table:
+    table = snap.table(name)
+    assert table is not None
+    return table
+
+
+def _families(snap: SchemaSnapshot, table: Table) -> dict[str, str]:
+    enums = [e.name for e in snap.enums]
+    return {c.name: type_family(c.type, enums=enums) for c in table.columns}

@@ -1,0 +1,48 @@
+"""GitHub Actions annotations: `::error file=…,line=…,title=…::message`, one line per finding.
+
+GitHub shows them on the pull request's diff, at the migration file and line. Errors and
+warnings map to `::error` and `::warning`; notes become `::notice` when they point at a
+file (the others would only add noise). Escaping follows the runner's rules
+(@actions/core): in the message `%`, `\\r` and `\\n`; in properties also `:` and `,`.
+"""
+
+from __future__ import annotations
+
+from migration_gate.findings import Finding, Report
+
+__all__ = ["annotation", "escape_data", "escape_property", "render"]
+
+_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    """The workflow command for one finding."""
+    props = []
+    if f.file:
+        props.append(f"file={escape_property(f.file)}")
+        if f.line:
+            props.append(f"line={f.line}")
+    title = (
+        f.check
+        + (f" ({f.dialect})" if f.dialect else "")
+        + (f" at {f.revision}" if f.revision else "")
+    )
+    props.append(f"title={escape_property(title)}")
+    message = f.message
+    hint = f.details.get("hint")
+    if hint:
+        message += f"\nFix: {hint}"
+    return f"::{_LEVEL[f.severity]} {','.join(props)}::{escape_data(message)}"
+
+
+def render(report: Report) -> str:
+    lines = [annotation(f) for f in report.findings if f.severity != "info" or f.file]
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,111 @@
+"""JUnit XML for CI test reporters: one test case per (check, revision, dialect).
+
+A case fails when any of its findings is an error; the failure holds each finding as the
+text report writes it (message, diff, database error, fix). Warnings and notes go to the
+case's `system-out`. Revisions a walk checked without any finding get one passing case
+each, so a clean run still lists what was checked. One test suite per dialect (the
+revision graph checks, which have none, form the suite "chain").
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+
+from migration_gate.findings import Finding, Report
+from migration_gate.reports.text import render_finding
+
+__all__ = ["render"]
+
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+Key = tuple[str, str | None, str | None]
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("?", text)
+
+
+def _groups(report: Report) -> dict[Key, list[Finding]]:
+    groups: dict[Key, list[Finding]] = {}
+    for f in report.findings:
+        groups.setdefault((f.check, f.revision, f.dialect), []).append(f)
+    return groups
+
+
+def _checked(report: Report) -> list[tuple[str, str]]:
+    """(revision, dialect) pairs the walks checked, from the report's extras."""
+    out: list[tuple[str, str]] = []
+    for key, value in report.extras.items():
+        if key.endswith(".checked") and isinstance(value, list):
+            dialect = key.removesuffix(".checked")
+            out.extend((str(rev), dialect) for rev in value)
+    return out
+
+
+def _case(
+    suite: ET.Element, command: str, name: str, dialect: str | None, findings: Iterable[Finding]
+) -> bool:
+    """Add one test case; True when it failed."""
+    found = list(findings)
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name=_clean(name),
+        classname=f"migration-gate.{command}.{dialect or 'chain'}",
+        time="0",
+    )
+    located = next((f for f in found if f.file), None)
+    if located is not None and located.file:
+        case.set("file", _clean(located.file))
+        if located.line:
+            case.set("line", str(located.line))
+    errors = [f for f in found if f.is_error]
+    if errors:
+        failure = ET.SubElement(
+            case, "failure", message=_clean(errors[0].message.splitlines()[0]), type=errors[0].check
+        )
+        failure.text = _clean("\n\n".join("\n".join(render_finding(f)) for f in errors))
+    rest = [f for f in found if not f.is_error]
+    if rest:
+        out = ET.SubElement(case, "system-out")
+        out.text = _clean("\n\n".join("\n".join(render_finding(f)) for f in rest))
+    return bool(errors)
+
+
+def render(report: Report) -> str:
+    groups = _groups(report)
+    seen = {(rev, d) for (_, rev, d) in groups}
+    cases: dict[str | None, list[tuple[str, list[Finding]]]] = {}
+    for (check, rev, dialect), found in groups.items():
+        name = f"{check} [{rev}]" if rev else check
+        cases.setdefault(dialect, []).append((name, found))
+    for rev, dialect in _checked(report):
+        if (rev, dialect) not in seen:
+            cases.setdefault(dialect, []).append((f"{report.command} [{rev}]", []))
+    if not cases:
+        cases[None] = [(report.command, [])]
+
+    root = ET.Element("testsuites", name=f"migration-gate {report.command}")
+    total = failed = 0
+    for dialect, entries in cases.items():
+        suite = ET.SubElement(
+            root, "testsuite", name=f"migration-gate {report.command} [{dialect or 'chain'}]"
+        )
+        failures = sum(
+            _case(suite, report.command, name, dialect, found) for name, found in entries
+        )
+        seconds = report.timings.get(f"{dialect}.total", 0.0)
+        suite.attrib.update(
+            tests=str(len(entries)),
+            failures=str(failures),
+            errors="0",
+            skipped="0",
+            time=f"{seconds:.3f}",
+        )
+        total += len(entries)
+        failed += failures
+    seconds = sum(v for k, v in report.timings.items() if k.endswith(".total"))
+    root.attrib.update(tests=str(total), failures=str(failed), errors="0", time=f"{seconds:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,0 +1,225 @@
+"""The data probe's row planning: values valid for each column, from the snapshot alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from migration_gate.probe.generate import Plan, Skip, fill_order, in_list_values, plan_rows
+from migration_gate.snapshot.model import (
+    CheckConstraint,
+    Column,
+    EnumType,
+    ForeignKey,
+    Index,
+    SchemaSnapshot,
+    Table,
+    UniqueConstraint,
+)
+
+
+def snap(dialect: str, *tables: Table, enums: tuple[EnumType, ...] = ()) -> SchemaSnapshot:
+    return SchemaSnapshot(dialect=dialect, tables=tables, enums=enums)
+
+
+USERS_PG = Table(
+    "users",
+    (
+        Column("id", "uuid", nullable=False),
+        Column("email", "varchar(320)", nullable=False),
+        Column("created_at", "timestamptz", nullable=False, default="now()"),
+    ),
+    primary_key=("id",),
+    unique_constraints=(UniqueConstraint("uq", ("email",)),),
+)
+
+
+def plan(
+    table: Table, s: SchemaSnapshot, parents: Mapping[str, Sequence[Mapping[str, object]]] | None = None
+) -> Plan:
+    got = plan_rows(table, s, parents or {})
+    assert isinstance(got, Plan), got
+    return got
+
+
+def test_values_follow_the_type_on_postgresql() -> None:
+    table = Table(
+        "t",
+        (
+            Column("id", "integer", nullable=False, identity="by default"),
+            Column("u", "uuid"),
+            Column("name", "varchar(5)"),
+            Column("body", "text"),
+            Column("flag", "boolean"),
+            Column("at", "timestamp"),
+            Column("at_tz", "timestamptz"),
+            Column("day", "date"),
+            Column("amount", "numeric(10,2)"),
+            Column("ratio", "double precision"),
+            Column("doc", "jsonb"),
+            Column("blob", "bytea"),
+            Column("tags", "text[]"),
+        ),
+        primary_key=("id",),
+    )
+    rows = plan(table, snap("postgresql", table)).as_dicts()
+    assert len(rows) == 3
+    first = rows[0]
+    assert first["id"] > 1000  # keys stay clear of ids a later seed migration may insert
+    assert isinstance(first["u"], uuid.UUID)
+    assert len(first["name"]) <= 5 and first["name"] == first["name"].lower()
+    assert first["flag"] is True and rows[1]["flag"] is False
+    assert first["at"].tzinfo is None and first["at_tz"].tzinfo is dt.UTC
+    assert isinstance(first["day"], dt.date) and isinstance(first["amount"], Decimal)
+    assert first["doc"] == '{"probe": 1}' and first["tags"] == "{}"
+    for column in ("id", "u", "name", "body", "at", "day", "amount", "ratio", "doc", "blob"):
+        assert len({r[column] for r in rows}) == 3, column  # a later unique constraint holds
+
+
+def test_sqlite_gets_the_storage_form() -> None:
+    table = Table(
+        "t",
+        (
+            Column("id", "char(32)", nullable=False),
+            Column("at", "datetime"),
+            Column("flag", "boolean"),
+            Column("amount", "numeric(10,2)"),
+        ),
+        primary_key=("id",),
+    )
+    first = plan(table, snap("sqlite", table)).as_dicts()[0]
+    assert isinstance(first["id"], str) and len(first["id"]) == 32  # sa.Uuid on SQLite: hex
+    int(first["id"], 16)
+    assert first["at"] == "2001-02-04 04:05:06.000000"
+    assert first["flag"] == 1 and first["amount"] == 1
+
+
+def test_identity_always_and_generated_columns_are_left_to_the_database() -> None:
+    table = Table(
+        "t",
+        (
+            Column("id", "bigint", nullable=False, identity="always"),
+            Column("total", "integer", generated="a + b"),
+            Column("a", "integer"),
+        ),
+        primary_key=("id",),
+    )
+    assert plan(table, snap("postgresql", table)).columns == ("a",)
+
+
+def test_check_in_list_and_enum_labels_use_the_first_value() -> None:
+    table = Table(
+        "messages",
+        (Column("role", "varchar(20)", nullable=False), Column("mood", "mood", nullable=False)),
+        check_constraints=(CheckConstraint("ck", "role in ('user', 'assistant')"),),
+    )
+    s = snap("postgresql", table, enums=(EnumType("mood", ("happy", "sad")),))
+    assert in_list_values(table) == {"role": ("user", "assistant")}
+    rows = plan(table, s).as_dicts()
+    assert {r["role"] for r in rows} == {"user"} and {r["mood"] for r in rows} == {"happy"}
+
+
+def test_a_unique_column_with_few_values_cycles_them_and_caps_the_rows() -> None:
+    table = Table(
+        "t",
+        (Column("kind", "varchar(1)", nullable=False),),
+        check_constraints=(CheckConstraint(None, "kind in ('a', 'b')"),),
+        unique_constraints=(UniqueConstraint("uq_kind", ("kind",)),),
+    )
+    got = plan(table, snap("sqlite", table))
+    assert [r["kind"] for r in got.as_dicts()] == ["a", "b"]
+
+
+def test_foreign_keys_copy_the_parents_values() -> None:
+    child = Table(
+        "accounts",
+        (Column("id", "uuid", nullable=False), Column("owner_id", "uuid", nullable=False)),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("owner_id",), "users", ("id",)),),
+    )
+    parents = [{"id": uuid.uuid4(), "email": f"{i}@x"} for i in range(3)]
+    rows = plan(child, snap("postgresql", USERS_PG, child), {"users": parents}).as_dicts()
+    assert [r["owner_id"] for r in rows] == [p["id"] for p in parents]
+
+
+def test_a_one_to_one_key_takes_no_more_rows_than_the_parent_has() -> None:
+    child = Table(
+        "profiles",
+        (Column("user_id", "uuid", nullable=False),),
+        foreign_keys=(ForeignKey("fk", ("user_id",), "users", ("id",)),),
+        indexes=(Index("ux", ("user_id",), unique=True),),
+    )
+    parents = [{"id": uuid.uuid4()}, {"id": uuid.uuid4()}]
+    assert len(plan(child, snap("postgresql", USERS_PG, child), {"users": parents}).rows) == 2
+
+
+def test_tables_it_cannot_fill_are_skipped_with_the_reason() -> None:
+    orphan = Table(
+        "c",
+        (Column("user_id", "uuid", nullable=False),),
+        foreign_keys=(ForeignKey("fk", ("user_id",), "users", ("id",)),),
+    )
+    got = plan_rows(orphan, snap("postgresql", USERS_PG, orphan), {"users": []})
+    assert isinstance(got, Skip) and "users, which has no rows" in got.reason
+    exotic = Table("g", (Column("shape", "geometry", nullable=False),))
+    got = plan_rows(exotic, snap("postgresql", exotic), {})
+    assert isinstance(got, Skip) and "geometry" in got.reason
+    # the same type, nullable or with a default, is simply left out
+    ok = Table("g", (Column("shape", "geometry"), Column("n", "integer")))
+    assert plan(ok, snap("postgresql", ok)).columns == ("n",)
+
+
+def test_self_references_are_null() -> None:
+    tree = Table(
+        "nodes",
+        (Column("id", "integer", nullable=False), Column("parent_id", "integer")),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
+    )
+    assert {r["parent_id"] for r in plan(tree, snap("sqlite", tree)).as_dicts()} == {None}
+
+
+def test_fill_order_puts_parents_first_and_survives_cycles() -> None:
+    a = Table(
+        "a",
+        (Column("id", "integer"), Column("b_id", "integer")),
+        foreign_keys=(ForeignKey(None, ("b_id",), "b", ("id",)),),
+    )
+    b = Table(
+        "b",
+        (Column("id", "integer"), Column("a_id", "integer")),
+        foreign_keys=(ForeignKey(None, ("a_id",), "a", ("id",)),),
+    )
+    accounts = Table(
+        "accounts",
+        (Column("owner_id", "uuid"),),
+        foreign_keys=(ForeignKey(None, ("owner_id",), "users", ("id",)),),
+    )
+    order = fill_order(snap("postgresql", accounts, a, b, USERS_PG))
+    assert order.index("users") < order.index("accounts")
+    assert sorted(order) == ["a", "accounts", "b", "users"]
+
+
+def test_a_reference_without_foreign_key_takes_the_likely_parents_keys() -> None:
+    # a later migration may add the foreign key: the values must already be consistent
+    posts = Table("posts", (Column("id", "integer", nullable=False), Column("user_id", "uuid", nullable=False),
+                            Column("category_id", "integer")), primary_key=("id",))
+    categories = Table("categories", (Column("id", "integer", nullable=False),), primary_key=("id",))
+    s = snap("postgresql", USERS_PG, categories, posts)
+    assert fill_order(s).index("users") < fill_order(s).index("posts")
+    keys = [uuid.uuid4() for _ in range(3)]
+    rows = plan(posts, s, {"users": [{"id": k} for k in keys], "categories": []}).as_dicts()
+    assert [r["user_id"] for r in rows] == keys
+    assert {r["category_id"] for r in rows} == {None}  # nullable, and its parent is empty
+
+
+def test_text_that_looks_like_uuid_storage_gets_uuid_text() -> None:
+    table = Table("t", (Column("ref", "varchar(36)", nullable=False), Column("token", "char(32)", nullable=False),
+                        Column("external_id", "text", nullable=False), Column("code", "varchar(2)", nullable=False)))
+    first = plan(table, snap("postgresql", table)).as_dicts()[0]
+    assert str(uuid.UUID(first["ref"])) == first["ref"]
+    assert uuid.UUID(hex=first["token"]).hex == first["token"]
+    uuid.UUID(first["external_id"])
+    assert first["code"] == "1"
