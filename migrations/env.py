@@ -67,6 +67,9 @@ def run_with_connection(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # wait at most this long for a lock on a live table, then fail (and roll back)
+            context.execute("SET LOCAL lock_timeout = '5s'")
         context.run_migrations()
 
 

@@ -121,9 +121,15 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     try:
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
     except StepFailed as exc:
+        populated = _populated(hooks)
+        hint = "fix the migration; the database refused it (earlier revisions are fine)"
+        if populated:
+            hint = (f"the tables held rows ({', '.join(populated[:6])}: the data probe's synthetic "
+                    "rows): a migration must also work on a populated database, e.g. give a new "
+                    "NOT NULL column a server default; --no-data checks the schema alone")
         w.finding("upgrade-failed", rev, f"upgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
-                  line=exc.line or rev.upgrade_line, error=exc.cause,
-                  hint="fix the migration; the database refused it (earlier revisions are fine)")
+                  line=exc.line or rev.upgrade_line, error=exc.cause, hint=hint,
+                  populated_tables=list(populated))
         return False
     w.applied.append(rev.revision)
     after = w.snapshot()
@@ -182,6 +188,12 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     else:
         w.last = again
     return True
+
+
+def _populated(hooks: Sequence[RevisionHook]) -> tuple[str, ...]:
+    from migration_gate.probe import DataProbe
+
+    return tuple(t for h in hooks if isinstance(h, DataProbe) for t in h.populated_tables)
 
 
 def _hooks(options: WalkOptions) -> list[RevisionHook]:

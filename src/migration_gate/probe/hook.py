@@ -67,6 +67,11 @@ class DataProbe:
     _reported: set[tuple[str, str]] = field(default_factory=set)
     _stopped: bool = False
 
+    @property
+    def populated_tables(self) -> tuple[str, ...]:
+        """The tables that hold probe rows now."""
+        return tuple(sorted(name for name, t in self._tracked.items() if t.rows))
+
     # -- the hook ------------------------------------------------------------------------
     def before_upgrade(
         self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
