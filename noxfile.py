@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import glob
+import os
 
 import nox
 
@@ -56,10 +57,14 @@ def workflows(session: nox.Session) -> None:
 
 @nox.session
 def lint_migrations(session: nox.Session) -> None:
-    """Lint the reference chain (source, schemas, SQL via Squawk), then check its lock file."""
+    """Lint the reference chain (source, schemas, SQL via Squawk), then check its lock file.
+
+    With BASE_REF set (a pull request's base branch), only the revisions the branch adds
+    are linted and no revision present on the base may have changed."""
     session.install("-e", ".[lint]")
-    session.run("migration-gate", "lint", *session.posargs)
-    session.run("migration-gate", "lock", "--check")
+    base = os.environ.get("BASE_REF")
+    session.run("migration-gate", "lint", *(["--base", base] if base else []), *session.posargs)
+    session.run("migration-gate", "lock", "--check", *(["--base-ref", base] if base else []))
 
 
 @nox.session
