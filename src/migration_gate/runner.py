@@ -157,6 +157,11 @@ class StepRunner:
                 self._snapshots.close()
             self._snapshots = None
 
+    @property
+    def version_table(self) -> str:
+        """The name of Alembic's version table."""
+        return self._version_table()
+
     def _version_table(self) -> str:
         return str(self.config.attributes.get("version_table", "alembic_version"))
 

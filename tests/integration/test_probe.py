@@ -60,6 +60,45 @@ def test_deleting_rows_is_data_loss(tmp_path: Path, url: str) -> None:
     assert not report.ok
 
 
+NOTES = (
+    "a2",
+    "a1",
+    "op.create_table('notes', sa.Column('id', sa.Integer, primary_key=True), "
+    "sa.Column('body', sa.String(50), nullable=False))",
+    "op.drop_table('notes')",
+)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["DELETE FROM users", "UPDATE users SET plan = NULL", "DELETE FROM users WHERE id > 0"],
+)
+def test_losses_on_tables_untouched_for_revisions_are_still_seen(
+    tmp_path: Path, url: str, statement: str
+) -> None:
+    # users is filled before a1's successor and left alone by a2: the probe trusts what it
+    # read only while no statement may have changed rows, so a3's write must be seen
+    a3 = ("a3", "a2", f"op.execute({statement!r})", "pass\nop.execute('SELECT 1')")
+    ini = write_chain(tmp_path, [USERS, NOTES, a3])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    (loss,) = found(report, "data-loss")
+    assert (loss.revision, loss.details["table"]) == ("a3", "users")
+
+
+@pytest.mark.postgres
+def test_rows_deleted_inside_a_function_are_seen(tmp_path: Path, pg_url: str) -> None:
+    fn = (
+        "a3",
+        "a2",
+        "op.execute('CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS "
+        "$$ DELETE FROM users $$')\nop.execute('SELECT purge()')",
+        "op.execute('DROP FUNCTION purge()')",
+    )
+    ini = write_chain(tmp_path, [USERS, NOTES, fn])
+    report = migration_gate.roundtrip(config_for(ini), pg_url)
+    assert [(f.revision, f.details["table"]) for f in found(report, "data-loss")] == [("a3", "users")]
+
+
 def test_without_the_probe_nothing_is_filled_or_reported(tmp_path: Path, url: str) -> None:
     ini = write_chain(
         tmp_path,

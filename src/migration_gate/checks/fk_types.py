@@ -10,6 +10,7 @@ that revision introduced.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, NamedTuple
 
 from migration_gate.findings import Finding
@@ -39,13 +40,16 @@ class FkTypeMismatch(NamedTuple):
     ref_type: str
 
 
-def fk_type_mismatches(snapshot: SchemaSnapshot) -> list[FkTypeMismatch]:
+def fk_type_mismatches(snapshot: SchemaSnapshot, *,
+                       tables: Collection[str] | None = None) -> list[FkTypeMismatch]:
     """Every foreign key of the snapshot whose columns and referenced columns belong to
     different type families (integer vs uuid, string vs uuid...). Keys whose referenced
     table or columns are not in the snapshot are left out."""
     enums = [e.name for e in snapshot.enums]
     out: list[FkTypeMismatch] = []
     for table in snapshot.tables:
+        if tables is not None and table.name not in tables:
+            continue
         for fk in table.foreign_keys:
             ref = snapshot.table(fk.ref_table)
             if ref is None or len(fk.columns) != len(fk.ref_columns):
@@ -101,10 +105,13 @@ class FkTypeCheck:
     def after_upgrade(
         self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
-        known = {_key(m) for m in fk_type_mismatches(before)}
+        scope = _affected(before, after)
+        if scope is not None and not scope:
+            return []
+        known = {_key(m) for m in fk_type_mismatches(before, tables=scope)}
         return [
             self._finding(m, rev, after.dialect)
-            for m in fk_type_mismatches(after)
+            for m in fk_type_mismatches(after, tables=scope)
             if _key(m) not in known
         ]
 
@@ -130,3 +137,21 @@ class FkTypeCheck:
                 f"{', '.join(m.fk.ref_columns)} ({m.ref_type})",
             },
         )
+
+
+def _affected(before: SchemaSnapshot, after: SchemaSnapshot) -> set[str] | None:
+    """The tables whose mismatches can differ between two snapshots (None: any of them).
+
+    A table's mismatches depend on the table, the tables its keys reference and the enum
+    types; the others' are the same on both sides, so they are all already known. Keeps
+    the check proportional to what a revision changed (a walk's snapshots share objects).
+    """
+    if before.enums != after.enums:
+        return None
+    changed = {t.name for t in after.tables if before.table(t.name) is not t
+               and before.table(t.name) != t}
+    changed.update(t.name for t in before.tables if after.table(t.name) is None)
+    if not changed:
+        return changed
+    return changed | {t.name for snap in (before, after) for t in snap.tables
+                      if any(fk.ref_table in changed for fk in t.foreign_keys)}

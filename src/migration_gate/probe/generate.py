@@ -127,14 +127,25 @@ def fill_order(snapshot: SchemaSnapshot) -> list[str]:
 
     Self-references are ignored; tables caught in a cycle come last, in name order."""
     deps = {t.name: parent_tables(t, snapshot) for t in snapshot.tables}
+    # layer by layer (Kahn's algorithm): each layer is every table whose parents are all in
+    # earlier layers, in name order; linear in the tables and references
+    waiting = {n: len(d) for n, d in deps.items()}
+    children: dict[str, list[str]] = {}
+    for n, d in deps.items():
+        for parent in d:
+            children.setdefault(parent, []).append(n)
     order: list[str] = []
-    placed: set[str] = set()
-    while True:
-        ready = sorted(n for n, d in deps.items() if n not in placed and d <= placed)
-        if not ready:
-            break
-        order.extend(ready)
-        placed.update(ready)
+    layer = sorted(n for n, count in waiting.items() if count == 0)
+    while layer:
+        order.extend(layer)
+        ready = []
+        for parent in layer:
+            for child in children.get(parent, ()):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        layer = sorted(ready)
+    placed = set(order)
     order.extend(sorted(n for n in deps if n not in placed))
     return order
 

@@ -29,6 +29,7 @@ from migration_gate.probe.compare import (
     normalize,
 )
 from migration_gate.probe.generate import ROWS, Plan, Skip, fill_order, parent_tables, plan_rows
+from migration_gate.probe.watch import DataWatch
 from migration_gate.runner import error_text
 from migration_gate.snapshot.model import SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
@@ -63,9 +64,16 @@ class DataProbe:
     rows: int = ROWS
     root: Path | None = None
     _tracked: dict[str, _Tracked] = field(default_factory=dict)
-    _before: dict[str, TableState] = field(default_factory=dict)
     _reported: set[tuple[str, str]] = field(default_factory=set)
     _stopped: bool = False
+    # What spares the re-reads (see `watch`): each table's last row count, the table object
+    # and watch epoch it holds for, the statements of the walk's connection, the enum types.
+    _counts: dict[str, int] = field(default_factory=dict)
+    _synced: dict[str, tuple[Table, int]] = field(default_factory=dict)
+    _watch: DataWatch | None = None
+    _enums: tuple[Any, ...] = ()
+    _before_snap: SchemaSnapshot | None = None
+    _before_epoch: int = -1
 
     @property
     def populated_tables(self) -> tuple[str, ...]:
@@ -79,7 +87,7 @@ class DataProbe:
         if self._stopped:
             return []
         try:
-            return self._fill_and_record(runner.conn, rev, before)
+            return self._fill_and_record(runner, rev, before)
         except Exception as exc:  # the probe is an extra: it must never end the walk
             return self._stop(runner, rev, before.dialect, exc)
 
@@ -89,20 +97,39 @@ class DataProbe:
         if self._stopped:
             return []
         try:
-            losses = self._compare(runner.conn, before, after)
+            losses = self._compare(runner, before, after)
         except Exception as exc:  # as above
             return self._stop(runner, rev, after.dialect, exc)
         return [self._loss_finding(loss, rev, after.dialect) for loss in losses]
 
     # -- before ---------------------------------------------------------------------------
     def _fill_and_record(
-        self, conn: Connection, rev: RevisionInfo, snap: SchemaSnapshot
+        self, runner: StepRunner, rev: RevisionInfo, snap: SchemaSnapshot
     ) -> list[Finding]:
-        counts = {t.name: fill.row_count(conn, t.name) for t in snap.tables}
-        self._follow(conn, snap, counts)
+        conn, watch = runner.conn, self._watching(runner, snap)
+        counts = self._counts
+        self._before_snap, self._before_epoch = snap, watch.epoch
+        with watch.quiet():
+            for t in snap.tables:  # only the tables something may have changed since
+                if not self._clean(t, watch):
+                    counts[t.name] = fill.row_count(conn, t.name)
+            self._follow(conn, snap, counts, watch)
+            return self._fill(conn, rev, snap, counts, watch)
+
+    def _fill(
+        self,
+        conn: Connection,
+        rev: RevisionInfo,
+        snap: SchemaSnapshot,
+        counts: dict[str, int],
+        watch: DataWatch,
+    ) -> list[Finding]:
         findings: list[Finding] = []
         filled: list[Plan] = []
-        for name in fill_order(snap):
+        empty = [t.name for t in snap.tables if not counts[t.name]]
+        order = fill_order(snap) if len(empty) > 1 else empty  # the same relative order
+        triggered = {t.table for t in snap.triggers}
+        for name in order:
             if counts[name]:
                 continue
             table = _table(snap, name)
@@ -118,6 +145,8 @@ class DataProbe:
                 continue
             counts[name] = len(plan.rows)
             filled.append(plan)
+            if name in triggered:
+                watch.bump()  # its triggers may have written elsewhere
         for plan in filled:  # read back only now: triggers may touch rows filled earlier
             table = _table(snap, plan.table)
             columns = tuple(dict.fromkeys((*table.primary_key, *plan.columns)))
@@ -127,22 +156,60 @@ class DataProbe:
                 primary_key=table.primary_key,
                 rows=self._read(conn, table, columns),
             )
-        self._before = {
-            t.name: TableState(
-                counts[t.name],
-                _families(snap, t),
-                self._tracked[t.name].rows if t.name in self._tracked else (),
-                t.primary_key,
-            )
-            for t in snap.tables
-        }
+        for t in snap.tables:  # what the probe knows now holds for these objects, this epoch
+            if not self._clean(t, watch):
+                self._synced[t.name] = (t, watch.epoch)
         return findings
 
-    def _follow(self, conn: Connection, snap: SchemaSnapshot, counts: Mapping[str, int]) -> None:
+    def _state_before(self, table: Table) -> TableState:
+        """A table as the last `before_upgrade` found it (built only for the tables that
+        `_compare` looks at: the others hold the same rows)."""
+        assert self._before_snap is not None
+        tracked = self._tracked.get(table.name)
+        return TableState(
+            self._counts[table.name],
+            _families(self._before_snap, table),
+            tracked.rows if tracked is not None else (),
+            table.primary_key,
+        )
+
+    # -- what may have changed -------------------------------------------------------------
+    def _watching(self, runner: StepRunner, snap: SchemaSnapshot) -> DataWatch:
+        """The watch on the runner's connection; everything is stale after a rebuild, a step
+        through another connection, or a change of the enum types (their values read back)."""
+        watch = self._watch
+        if watch is None or watch.connection is not runner.conn:
+            if watch is not None:
+                watch.close()
+            watch = self._watch = DataWatch(runner.conn, runner.version_table)
+            self._synced.clear()
+        if not runner.shared_connection:
+            watch.bump()
+        if snap.enums != self._enums:
+            self._enums = snap.enums
+            self._synced.clear()
+        return watch
+
+    def _clean(self, table: Table, watch: DataWatch) -> bool:
+        """Whether the probe's count and rows of `table` still hold: the same object (the
+        same schema, not dropped and created again), and no statement since that may have
+        changed rows."""
+        synced = self._synced.get(table.name)
+        return synced is not None and synced[0] is table and synced[1] == watch.epoch
+
+    def _follow(
+        self,
+        conn: Connection,
+        snap: SchemaSnapshot,
+        counts: Mapping[str, int],
+        watch: DataWatch | None = None,
+    ) -> None:
         """Find the probe rows again (a downgrade and re-upgrade, or a rebuilt database,
         may have changed or removed them since the last upgrade)."""
         for name, tracked in list(self._tracked.items()):
             table = snap.table(name)
+            if table is not None and watch is not None and self._clean(table, watch):
+                continue  # reading it again would find the rows the probe holds
             if table is None or not counts.get(name):
                 del self._tracked[name]
                 continue
@@ -189,14 +256,30 @@ class DataProbe:
 
     # -- after ----------------------------------------------------------------------------
     def _compare(
-        self, conn: Connection, before: SchemaSnapshot, after: SchemaSnapshot
+        self, runner: StepRunner, before: SchemaSnapshot, after: SchemaSnapshot
+    ) -> list[Loss]:
+        if before is not self._before_snap:
+            return []  # before_upgrade did not record this snapshot
+        conn, watch = runner.conn, self._watching(runner, after)
+        with watch.quiet():
+            losses = self._compare_tables(conn, before, after, watch)
+        self._before_snap = None
+        return losses
+
+    def _compare_tables(
+        self, conn: Connection, before: SchemaSnapshot, after: SchemaSnapshot, watch: DataWatch
     ) -> list[Loss]:
         losses: list[Loss] = []
         new_tables = [t for t in after.tables if before.table(t.name) is None]
-        for name, state in self._before.items():
-            table = after.table(name)
+        everything = watch.epoch != self._before_epoch
+        for t in before.tables:
+            name, table = t.name, after.table(t.name)
+            if not everything and table is t and self._clean(t, watch):
+                continue  # the same object and no statement since: the rows it held
+            state = self._state_before(t)
             if table is None:
                 losses += self._vanished(conn, name, state, new_tables, after)
+                self._synced.pop(name, None)
                 continue
             count = fill.row_count(conn, name)
             tracked = self._tracked.get(name)
@@ -211,7 +294,8 @@ class DataProbe:
             if tracked is not None:
                 kept = {c: f for c, f in outcome.families.items() if c in tracked.families}
                 self._tracked[name] = _Tracked(kept, table.primary_key, outcome.rows)
-        self._before = {}
+            self._counts[name] = count
+            self._synced[name] = (table, watch.epoch)
         return losses
 
     def _vanished(

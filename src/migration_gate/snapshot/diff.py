@@ -93,26 +93,19 @@ def diff(
 _KEYED_PARTS = ("tables", "sequences", "views", "functions", "triggers")
 
 
-def _key(item: Any) -> str:
-    return str(getattr(item, "key", None) or item.name)
-
-
 def _without_common(before: SchemaSnapshot, after: SchemaSnapshot) -> tuple[SchemaSnapshot, SchemaSnapshot]:
-    """Both snapshots without the objects they share (same key, equal value): those cannot
-    differ, and a walk's snapshots share nearly all of them, often as the very same object."""
+    """Both snapshots without the objects they share: those cannot differ, and a walk's
+    snapshots share nearly all of their objects (the very same ones: see `incremental`)."""
     left: dict[str, Any] = {}
     right: dict[str, Any] = {}
     for part in _KEYED_PARTS:
         xs, ys = getattr(before, part), getattr(after, part)
-        others = {_key(y): y for y in ys}
-        same = set()
-        for x in xs:
-            y = others.get(_key(x))
-            if y is x or (y is not None and y == x):
-                same.add(_key(x))
-        if same:
-            left[part] = tuple(x for x in xs if _key(x) not in same)
-            right[part] = tuple(y for y in ys if _key(y) not in same)
+        in_y = set(map(id, ys))
+        if in_y.isdisjoint(map(id, xs)):
+            continue
+        in_x = set(map(id, xs))
+        left[part] = tuple(x for x in xs if id(x) not in in_y)
+        right[part] = tuple(y for y in ys if id(y) not in in_x)
     if not left:
         return before, after
     return replace(before, **left), replace(after, **right)

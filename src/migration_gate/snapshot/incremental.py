@@ -57,7 +57,13 @@ class IncrementalCapture:
             return capture(self.connection, ignore_tables=tuple(self.ignored))
         if self.connection.in_transaction():
             self.connection.commit()
-        snap = self._tracker.snapshot(self.ignored)
+        try:
+            snap = self._tracker.snapshot(self.ignored)
+        except Exception:
+            if self.connection.invalidated or self.connection.closed:
+                raise
+            self.close()  # the shortcut failed (a server we do not know?): read in full
+            return capture(self.connection, ignore_tables=tuple(self.ignored))
         if self.verify:
             self._check(snap)
         return snap

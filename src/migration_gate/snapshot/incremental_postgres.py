@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +89,9 @@ BEGIN
 END
 """
 
+#: settings of the walk's session that change what the catalog functions return
+_MIRRORED = ("search_path", "DateStyle", "IntervalStyle", "TimeZone", "extra_float_digits",
+             "bytea_output", "quote_all_identifiers", "standard_conforming_strings")
 #: classes whose objects belong to a relation (the trigger function names it)
 _OWNED = frozenset({"pg_constraint", "pg_trigger", "pg_attrdef", "pg_rewrite", "pg_policy"})
 #: statements that change the schema behind the event triggers' back, or lose their log
@@ -103,15 +106,16 @@ _UNTRACKED = re.compile(
 # tables that own their sequences (so that every name the parts need is in `tbl`).
 _REL_FILTER = "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')"
 _SCOPE = """
-WITH scope0 AS (SELECT unnest('{OIDS}'::oid[]) AS oid),
+WITH scope0 AS (SELECT unnest(%s::oid[]) AS oid),
 scope AS (
     SELECT oid FROM scope0
-    UNION SELECT i.indrelid FROM pg_index i JOIN scope0 s ON i.indexrelid = s.oid
-    UNION SELECT co.confrelid FROM pg_constraint co JOIN scope0 s ON co.conrelid = s.oid
-          WHERE co.contype = 'f'
-    UNION SELECT d.refobjid FROM pg_depend d JOIN scope0 s ON d.objid = s.oid
-          WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-            AND d.deptype IN ('a', 'i')
+    UNION SELECT x.oid FROM scope0 s CROSS JOIN LATERAL (
+        SELECT i.indrelid AS oid FROM pg_index i WHERE i.indexrelid = s.oid
+        UNION ALL SELECT co.confrelid FROM pg_constraint co
+            WHERE co.conrelid = s.oid AND co.contype = 'f'
+        UNION ALL SELECT d.refobjid FROM pg_depend d
+            WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid
+              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) x
 ),
 """
 _RELS = "SELECT json_agg(ARRAY[oid::text, name, relkind::text]) FROM rel"
@@ -128,12 +132,12 @@ class _Queries:
     parts: Mapping[str, str]
     enums: str
 
-    def scoped(self, oids: Iterable[int], *, enums: bool) -> str:
+    def scoped(self, *, enums: bool) -> str:
+        """The scoped query; its one parameter is the array of relation oids. The text does
+        not depend on them, so the server plans it once (a generic plan: index lookups)."""
         parts = {**self.parts, "enums": self.enums} if enums else self.parts
         fields = ",\n".join(f"'{key}', ({sql})" for key, sql in parts.items())
-        ids = ",".join(str(o) for o in sorted(oids)) or "0"
-        return (_SCOPE.replace("{OIDS}", "{" + ids + "}") + self.ctes
-                + f"SELECT json_build_object({fields})::text")
+        return f"{_SCOPE}{self.ctes}SELECT json_build_object({fields})::text"
 
 
 def _queries(version: tuple[int, ...]) -> _Queries | None:
@@ -149,8 +153,11 @@ def _queries(version: tuple[int, ...]) -> _Queries | None:
         return None
     if full.count(anchor) != 1 or ctes.count(_REL_FILTER) != 1 or not ctes.startswith("WITH "):
         return None
+    if "%" in ctes or any("%" in sql for sql in (*parts.values(), enums)):
+        return None  # the scoped query binds a parameter
     scoped_ctes = ctes[len("WITH "):].replace(
-        _REL_FILTER, "WHERE c.oid IN (SELECT oid FROM scope) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')")
+        _REL_FILTER,
+        "WHERE c.oid = ANY(ARRAY(SELECT oid FROM scope)) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')")
     return _Queries(full=full.replace(anchor, f"{anchor}'rels', ({_RELS}),\n"), ctes=scoped_ctes,
                     parts={**parts, "rels": _RELS}, enums=enums)
 
@@ -264,9 +271,10 @@ class PostgresTracker:
     _pid: int = 0
     _queries: _Queries | None = None
     _alarm: bool = True
-    _schema: str | None = None
+    _settings: list[str] | None = None
     _cache: _Cache = field(default_factory=_Cache)
-    _listening: Any = None
+    _session: Any = None  # the walk's own psycopg connection (the log is in its session)
+    _reader: Any = None  # a second connection that reads the catalogs
 
     # -- setup ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -274,7 +282,7 @@ class PostgresTracker:
         info = self.connection.dialect.server_version_info or (18,)
         version = tuple(v for v in info if isinstance(v, int))
         self._queries = _queries(version)
-        self.enabled = self._queries is not None and version >= (11,) and self._install()
+        self.enabled = self._queries is not None and version >= (12,) and self._install()
         if self.enabled:
             event.listen(self.connection, "before_cursor_execute", self._watch)
 
@@ -282,9 +290,8 @@ class PostgresTracker:
         conn = self.connection
         if conn.in_transaction():
             conn.commit()
-        dbapi = conn.connection.dbapi_connection
-        handler = getattr(dbapi, "add_notify_handler", None)
-        if handler is None:  # a driver other than psycopg 3
+        session: Any = conn.connection.dbapi_connection
+        if not hasattr(session, "add_notify_handler"):  # a driver other than psycopg 3
             return False
         try:
             self._pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
@@ -303,8 +310,21 @@ class PostgresTracker:
         except DBAPIError:  # not a superuser, most likely
             conn.rollback()
             return False
-        handler(self._notified)
-        self._listening = dbapi
+        # The catalog reads go through a connection of their own: psycopg deallocates every
+        # prepared statement of a connection that runs a DROP, and the migrations do; there,
+        # the scoped query is planned once and stays planned.
+        reader = conn.engine.raw_connection()
+        try:
+            driver: Any = reader.dbapi_connection
+            driver.autocommit = True
+            driver.execute("SET plan_cache_mode = force_generic_plan")
+        except Exception:
+            reader.close()
+            self._uninstall()
+            return False
+        self._reader = reader
+        session.add_notify_handler(self._notified)
+        self._session = session
         return True
 
     def stop(self) -> None:
@@ -313,9 +333,16 @@ class PostgresTracker:
             return
         self.enabled = False
         event.remove(self.connection, "before_cursor_execute", self._watch)
-        if self._listening is not None:
-            self._listening.remove_notify_handler(self._notified)
-            self._listening = None
+        if self._session is not None:
+            self._session.remove_notify_handler(self._notified)
+            self._session = None
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                self._reader.close()
+            self._reader = None
+        self._uninstall()
+
+    def _uninstall(self) -> None:
         conn = self.connection
         try:
             if conn.in_transaction():
@@ -342,25 +369,39 @@ class PostgresTracker:
     # -- snapshots --------------------------------------------------------------------------
     def snapshot(self, ignored: frozenset[str]) -> SchemaSnapshot:
         """The schema now, re-reading only what the log names since the last snapshot."""
-        changes = self._read_log()
-        if changes.full or self._alarm:
-            self._alarm = False
-            self._full()
-        elif changes.relations or changes.dropped or changes.enums:
-            self._refresh(changes)
+        try:
+            changes = self._read_log()
+            if changes.full or self._alarm:
+                self._alarm = False
+                self._full()
+            elif changes.relations or changes.dropped or changes.enums:
+                self._refresh(changes)
+        except BaseException:
+            self._alarm = True
+            raise
         return self._cache.assemble(ignored)
 
     def _read_log(self) -> _Changes:
-        conn = self.connection
-        row = conn.exec_driver_sql(
-            f"SELECT current_setting('{_SETTING}', true), set_config('{_SETTING}', '', false), "
-            "current_schema()::text, (SELECT count(*) FROM pg_event_trigger "
-            f"WHERE evtname IN ('migration_gate_ddl_{self._pid}_end', "
-            f"'migration_gate_ddl_{self._pid}_drop') AND evtenabled = 'A')").one()
-        conn.commit()
-        log, _, schema, triggers = row
-        changes = _Changes(full=triggers != 2 or schema != self._schema)
-        self._schema = schema
+        """Read and reset the log, in the walk's session (where the triggers write it)."""
+        session = self._session
+        try:
+            log, _, triggers, *settings = session.execute(
+                f"SELECT current_setting('{_SETTING}', true), set_config('{_SETTING}', '', false), "
+                "(SELECT count(*) FROM pg_event_trigger "
+                f"WHERE evtname IN ('migration_gate_ddl_{self._pid}_end', "
+                f"'migration_gate_ddl_{self._pid}_drop') AND evtenabled = 'A'), "
+                + ", ".join(f"current_setting('{name}')" for name in _MIRRORED),
+                prepare=False).fetchone()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        changes = _Changes(full=triggers != 2)
+        if settings != self._settings:  # the reader must render names and values alike
+            for name, value in zip(_MIRRORED, settings, strict=True):
+                self._reader.dbapi_connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+            self._settings = settings
+            changes.full = True
         for entry in (log or "").split(";"):
             if entry:
                 self._classify(entry.split(" "), changes)
@@ -389,10 +430,9 @@ class PostgresTracker:
         else:  # functions, types altered, schemas, extensions, grants, anything else
             changes.full = True
 
-    def _query(self, sql: str) -> dict[str, Any]:
-        raw = self.connection.exec_driver_sql(sql).scalar_one()
-        self.connection.commit()
-        doc: dict[str, Any] = json.loads(raw)
+    def _query(self, sql: str, params: tuple[Any, ...] | None = None) -> dict[str, Any]:
+        row = self._reader.dbapi_connection.execute(sql, params, prepare=True).fetchone()
+        doc: dict[str, Any] = json.loads(row[0])
         return doc
 
     def _full(self) -> None:
@@ -417,7 +457,7 @@ class PostgresTracker:
             scope.update(cache.views_oids())
         if not scope and not changes.enums:
             return
-        doc = self._query(self._queries.scoped(scope, enums=changes.enums))
+        doc = self._query(self._queries.scoped(enums=changes.enums), (sorted(scope),))
         for key in ("enums", "functions", "extensions"):
             doc.setdefault(key, None)
         snap = cp.snapshot_from_catalog(doc)

@@ -37,14 +37,44 @@ scope(name) AS (
 """
 
 
-def _scoped(sql: str) -> str | None:
+def _scoped(sql: str, condition: str = "lower(m.name) IN (SELECT name FROM scope)") -> str | None:
     """One of `capture_sqlite`'s pragma queries, limited to the tables in scope; None when
     its shape is not the one this module extends (then every snapshot is a full read)."""
     text = sql.strip()
-    if not text.upper().startswith("SELECT") or " WHERE " not in text.upper() or any(
-            word in text.upper() for word in ("ORDER BY", "GROUP BY", "LIMIT", "UNION")):
+    words = text.upper().split()
+    if not words or words[0] != "SELECT" or "WHERE" not in words or any(
+            word in words for word in ("ORDER", "GROUP", "LIMIT", "UNION", "HAVING")):
         return None
-    return f"{_SCOPE}{text}\n  AND lower(m.name) IN (SELECT name FROM scope)"
+    return f"{_SCOPE}{text}\n  AND {condition}"
+
+
+def _unchanged_ends(old: list[MasterRow], new: list[MasterRow]) -> tuple[int, int]:
+    """How many rows at the start and at the end of both lists are the same. Rows come in
+    rowid order and a step changes a few of them, so the rest is compared in bulk (a list
+    comparison runs in C) by bisecting on the length of the equal prefix and suffix."""
+    limit = min(len(old), len(new))
+    lo, hi = 0, limit
+    guess = max(limit - 8, 0)  # most often a step adds or drops the last few rows
+    if old[:guess] == new[:guess]:
+        lo = guess
+        while lo < limit and old[lo] == new[lo]:
+            lo += 1
+        hi = lo
+    while lo < hi:  # the longest k with old[:k] == new[:k]
+        mid = (lo + hi + 1) // 2
+        if old[:mid] == new[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    start = lo
+    lo, hi = 0, limit - start
+    while lo < hi:  # the longest k with equal last k rows, not overlapping the prefix
+        mid = (lo + hi + 1) // 2
+        if old[len(old) - mid:] == new[len(new) - mid:]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return start, lo
 
 
 @dataclass
@@ -54,23 +84,23 @@ class SqliteTracker:
     connection: Connection
     enabled: bool = True
     _master: list[MasterRow] | None = None
-    _master_set: frozenset[MasterRow] = frozenset()
     _tables: dict[str, Table] = field(default_factory=dict)
     _triggers: dict[str, tuple[Trigger, ...]] = field(default_factory=dict)
     _views: tuple[View, ...] = ()
-    _views_sql: tuple[MasterRow, ...] = ()
     #: lower-cased table name → lower-cased names of the tables that reference it
     _referenced_by: dict[str, set[str]] = field(default_factory=dict)
-    _queries: tuple[str, str, str] | None = None
+    _queries: tuple[str, ...] | None = None
+    _lower: dict[str, str] = field(default_factory=dict)  # lower-cased name → table name
     _alarm: bool = True
 
     def start(self) -> None:
-        queries = tuple(_scoped(getattr(cs, name, "")) for name in
-                        ("_COLUMNS", "_FOREIGN_KEYS", "_INDEX_COLUMNS"))
-        master = getattr(cs, "_MASTER", None)
-        self.enabled = master is not None and all(q is not None for q in queries)
+        master = getattr(cs, "_MASTER", "")
+        queries = [_scoped(getattr(cs, name, "")) for name in
+                   ("_COLUMNS", "_FOREIGN_KEYS", "_INDEX_COLUMNS")]
+        subset = _scoped(master, "type <> 'view' AND lower(tbl_name) IN (SELECT name FROM scope)")
+        self.enabled = subset is not None and all(q is not None for q in queries)
         if self.enabled:
-            self._queries = (queries[0] or "", queries[1] or "", queries[2] or "")
+            self._queries = (subset or "", *(q or "" for q in queries))
 
     def stop(self) -> None:
         self.enabled = False
@@ -80,7 +110,7 @@ class SqliteTracker:
 
     def snapshot(self, ignored: frozenset[str]) -> SchemaSnapshot:
         conn = self.connection
-        master = [tuple(r) for r in conn.exec_driver_sql(cs._MASTER).fetchall()]
+        master = self._rows(cs._MASTER)
         if self._alarm or self._master is None:
             self._alarm = False
             self._full(master)
@@ -90,52 +120,55 @@ class SqliteTracker:
             conn.commit()
         return self._assemble(ignored)
 
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[MasterRow]:
+        """Rows straight from the driver (a SELECT opens no transaction in sqlite3)."""
+        driver: Any = self.connection.connection.dbapi_connection
+        rows: list[MasterRow] = driver.execute(sql, params).fetchall()
+        return rows
+
     def _full(self, master: list[MasterRow]) -> None:
         snap = cs.capture_sqlite(self.connection)
         self._tables.clear()
         self._triggers.clear()
         self._referenced_by.clear()
+        self._lower.clear()
         for table in snap.tables:
             self._set_table(table, tuple(t for t in snap.triggers if t.table == table.name))
         self._views = snap.views
-        self._views_sql = tuple(r for r in master if r[0] == "view")
-        self._remember(master)
-
-    def _remember(self, master: list[MasterRow]) -> None:
         self._master = master
-        self._master_set = frozenset(master)
 
     def _refresh(self, master: list[MasterRow]) -> None:
-        assert self._queries is not None
-        now = frozenset(master)
-        changed = now ^ self._master_set
+        old = self._master or []
+        start, end = _unchanged_ends(old, master)
+        mid_new, mid_old = master[start:len(master) - end], old[start:len(old) - end]
+        now = {str(r[1]): r for r in mid_new}  # names are unique in sqlite_master
+        before = {str(r[1]): r for r in mid_old}
+        changed = [r for name, r in now.items() if before.get(name) != r]
+        changed += [r for name, r in before.items() if name not in now]
         touched = {str(r[2]).lower() for r in changed if r[0] != "view"}
         for name in list(touched):  # a referrer's foreign keys may name it by its key
             touched |= self._referenced_by.get(name, set())
-        tables = {str(r[1]).lower(): str(r[1]) for r in master if r[0] == "table"}
-        for name in [n for n in self._tables if n.lower() in touched and tables.get(n.lower()) != n]:
-            self._drop_table(name)  # dropped, or renamed to another case
-        scope = sorted(touched & tables.keys())
+        created = {str(r[1]).lower(): str(r[1]) for r in mid_new if r[0] == "table"}
+        removed = {str(r[1]).lower() for r in mid_old if r[0] == "table"} - created.keys()
+        scope = sorted(n for n in touched if n in created or (n in self._lower and n not in removed))
+        for name in touched:
+            cached = self._lower.get(name)
+            if cached is not None and (name not in scope or created.get(name, cached) != cached):
+                self._drop_table(cached)  # dropped, or renamed to another case
         if scope:
-            self._read_tables(master, scope)
-        views = tuple(r for r in master if r[0] == "view")
-        if views != self._views_sql:
+            self._read_tables(scope)
+        if any(r[0] == "view" for r in changed):
+            views = [r for r in master if r[0] == "view"]
             self._views = tuple(
                 View(str(name), normalize.view_definition(str(sql or ""), dialect="sqlite"))
-                for _, name, _, sql in views
-            ) if views else ()
-            self._views_sql = views
-        self._remember(master)
+                for _, name, _, sql in views)
+        self._master = master
 
-    def _read_tables(self, master: list[MasterRow], scope: Sequence[str]) -> None:
+    def _read_tables(self, scope: Sequence[str]) -> None:
         assert self._queries is not None
         param = (json.dumps(list(scope)),)
-        conn = self.connection
-        columns, foreign_keys, index_columns = (
-            [tuple(r) for r in conn.exec_driver_sql(q, param).fetchall()] for q in self._queries)
-        names = {str(r[0]).lower() for r in columns}  # the scope, with the named tables
-        subset = [r for r in master if r[0] != "view" and str(r[2]).lower() in names]
-        snap = cs.snapshot_from_rows(subset, columns=columns, foreign_keys=foreign_keys,
+        master, columns, foreign_keys, index_columns = (self._rows(q, param) for q in self._queries)
+        snap = cs.snapshot_from_rows(master, columns=columns, foreign_keys=foreign_keys,
                                      index_columns=index_columns)
         for table in snap.tables:
             self._set_table(table, tuple(t for t in snap.triggers if t.table == table.name))
@@ -149,6 +182,7 @@ class SqliteTracker:
         for fk in table.foreign_keys:
             self._referenced_by.setdefault(fk.ref_table.lower(), set()).add(table.name.lower())
         self._tables[table.name] = table
+        self._lower[table.name.lower()] = table.name
         if triggers:
             self._triggers[table.name] = triggers
         else:
@@ -160,6 +194,8 @@ class SqliteTracker:
 
     def _drop_table(self, name: str) -> None:
         old = self._tables.pop(name)
+        if self._lower.get(name.lower()) == name:
+            del self._lower[name.lower()]
         self._unrefer(old)
         self._triggers.pop(name, None)
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -160,12 +160,6 @@ class Table:
             "indexes": {i.name: i.to_dict() for i in self.indexes},
         }
 
-    @cached_property
-    def canonical_json(self) -> str:
-        """`to_dict()` as canonical JSON, computed once: a walk's snapshots share most of
-        their `Table` objects, so hashing a snapshot costs only its new tables."""
-        return _dumps(self.to_dict())
-
 
 @dataclass(frozen=True)
 class EnumType:
@@ -233,6 +227,25 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def _canonical(item: Any) -> str:
+    """`_dumps(item.to_dict())`, computed once per (frozen) object."""
+    text: str | None = item.__dict__.get("_canonical_json")
+    if text is None:
+        text = _dumps(item.to_dict())
+        item.__dict__["_canonical_json"] = text  # not a field: eq, hash and repr ignore it
+    return text
+
+
+#: the parts of `SchemaSnapshot.to_dict()` that map a key of each object to its `to_dict()`
+_KEYED: dict[str, Callable[[Any], str]] = {
+    "tables": lambda t: str(t.name),
+    "sequences": lambda s: str(s.name),
+    "views": lambda v: str(v.name),
+    "functions": lambda f: str(f.name),
+    "triggers": lambda t: str(t.key),
+}
+
+
 def _by_name(items: tuple[Any, ...], what: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in items:
@@ -282,14 +295,14 @@ class SchemaSnapshot:
 
     def to_json(self) -> str:
         """Canonical JSON: sorted keys, no insignificant white space."""
-        # json.dumps(self.to_dict(), sort_keys=True, ...), with each table's part cached
-        rest = self.to_dict()
-        del rest["tables"]
-        head = _dumps({k: v for k, v in rest.items() if k < "tables"})
-        tail = _dumps({k: v for k, v in rest.items() if k > "tables"})
-        tables = ",".join(f"{_dumps(t.name)}:{t.canonical_json}"
-                          for t in sorted(self.tables, key=lambda t: t.name))
-        return f'{head[:-1]},"tables":{{{tables}}},{tail[1:]}'
+        # json.dumps(self.to_dict(), sort_keys=True, ...) with the JSON of each object kept on
+        # it: a walk's snapshots share most objects, so hashing one costs only its new ones
+        empty: dict[str, Any] = dict.fromkeys(_KEYED, ())
+        parts = {k: _dumps(v) for k, v in replace(self, **empty).to_dict().items()}
+        for part, key in _KEYED.items():
+            items = {key(item): item for item in getattr(self, part)}
+            parts[part] = "{" + ",".join(f"{_dumps(k)}:{_canonical(items[k])}" for k in sorted(items)) + "}"
+        return "{" + ",".join(f"{_dumps(k)}:{v}" for k, v in sorted(parts.items())) + "}"
 
     @cached_property
     def _sha256(self) -> str:
