@@ -9,8 +9,9 @@ synthetic chain (`generate.py`), for PostgreSQL and SQLite:
   loads it once and hands that `ScriptDirectory` to every command: what Alembic itself
   costs per step, the bar we hold ourselves to. `--naive-floor` also times the unpatched
   commands.
-- **ours**: `migration_gate.roundtrip(config, url)` with every check on (graph checks,
-  four snapshots per revision and their diffs, the data probe when it is available).
+- **ours**: `migration_gate.roundtrip(config, url)` with its defaults, i.e. every check on
+  (graph checks; per revision a snapshot after each step and their diffs, the schema hash,
+  fk-type-mismatch and the data probe).
 - **peers** (unless `--skip-peers`, when installed): pytest-alembic's
   `downgrade_leaves_no_trace` (both dialects) and alembic-gauntlet's stairway test
   (PostgreSQL only: it works in per-test schemas over an async driver), each run by
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
@@ -36,7 +38,7 @@ import sys
 import textwrap
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,12 +51,12 @@ from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import ChainSpec, generate, revision_id  # noqa: E402
+from generate import ChainSpec, generate, revision_id
 
-import migration_gate  # noqa: E402
-from migration_gate.provision import PostgresProvider, Provider, SqliteProvider  # noqa: E402
-from migration_gate.snapshot import capture  # noqa: E402
-from migration_gate.walk import RevisionHook, WalkOptions  # noqa: E402
+import migration_gate
+from migration_gate.provision import PostgresProvider, Provider, SqliteProvider
+from migration_gate.snapshot import capture
+from migration_gate.walk import WalkOptions
 
 __all__ = ["Results", "main"]
 
@@ -121,28 +123,22 @@ def floor(ini: Path, url: str, n: int, *, naive: bool = False) -> float:
     return elapsed
 
 
-def probe_hooks() -> tuple[list[RevisionHook], str | None]:
-    """The data probe of `roundtrip`, when this version of the engine has one."""
-    if importlib.util.find_spec("migration_gate.probe") is None:
-        return [], "no migration_gate.probe in this engine: roundtrip ran without the data probe"
-    from migration_gate import probe  # type: ignore[attr-defined,unused-ignore]
-
-    for name in ("default_hooks", "hooks"):
-        factory = getattr(probe, name, None)
-        if callable(factory):
-            return list(factory()), None
-    for name in ("DataProbe", "Probe"):
-        cls = getattr(probe, name, None)
-        if cls is not None:
-            return [cls()], None
-    return [], "migration_gate.probe has no hook factory the benchmark knows: ran without it"
+def probe_note() -> str | None:
+    """None when `roundtrip` runs the data probe (this engine's default), else why not."""
+    names = {f.name for f in dataclasses.fields(WalkOptions)}
+    if "data_probe" not in names:
+        return "this engine has no data probe: roundtrip ran without it"
+    if not WalkOptions().data_probe:
+        return "the data probe is off by default in this engine: roundtrip ran without it"
+    return None
 
 
-def ours(ini: Path, url: str, hooks: list[RevisionHook]) -> tuple[float, migration_gate.Report]:
-    """`migration_gate.roundtrip` on `url`, every check on."""
+def ours(ini: Path, url: str) -> tuple[float, migration_gate.Report]:
+    """`migration_gate.roundtrip` on `url` with its defaults: every check on (graph checks,
+    snapshots and their diffs, fk-type-mismatch, the data probe)."""
     config = Config(str(ini))
     t0 = time.perf_counter()
-    report = migration_gate.roundtrip(config, url, options=WalkOptions(hooks=hooks))
+    report = migration_gate.roundtrip(config, url)
     return time.perf_counter() - t0, report
 
 
@@ -280,8 +276,12 @@ def help_seconds(repeat: int) -> float:
 # -- the run --------------------------------------------------------------------------------
 
 
-def _timed_best(repeat: int, fn: Callable[[], float]) -> float:
-    return min(fn() for _ in range(max(repeat, 1)))
+def _floor_on(provider: Provider, ini: Path, n: int, *, naive: bool = False) -> float:
+    url = provider.scratch("bench_floor")
+    try:
+        return floor(ini, url, n, naive=naive)
+    finally:
+        provider.drop(url)
 
 
 def run(args: argparse.Namespace) -> Results:
@@ -289,7 +289,7 @@ def run(args: argparse.Namespace) -> Results:
     dialects = DIALECTS if args.dialect == "all" else (args.dialect,)
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
-    hooks, note = probe_hooks()
+    note = probe_note()
     if note:
         res.notes.append(note)
     spec = dict(enum_every=args.enums, check_every=args.checks, extra_indexes=args.indexes)
@@ -302,21 +302,14 @@ def run(args: argparse.Namespace) -> Results:
             for d in dialects:
                 p = providers[d]
                 _log(f"{d} n={n}: floor")
-
-                def once_floor(p: Provider = p, naive: bool = False) -> float:
-                    url = p.scratch("bench_floor")
-                    try:
-                        return floor(ini, url, n, naive=naive)
-                    finally:
-                        p.drop(url)
-
-                res.times[d, n, "floor"] = _timed_best(args.repeat, once_floor)
+                res.times[d, n, "floor"] = min(
+                    _floor_on(p, ini, n) for _ in range(max(args.repeat, 1)))
                 _log(f"{d} n={n}: migration-gate roundtrip")
                 best: tuple[float, migration_gate.Report] | None = None
                 for _ in range(max(args.repeat, 1)):
                     url = p.scratch("bench_ours")
                     try:
-                        result = ours(ini, url, hooks)
+                        result = ours(ini, url)
                     finally:
                         p.drop(url)
                     if best is None or result[0] < best[0]:
@@ -330,7 +323,7 @@ def run(args: argparse.Namespace) -> Results:
                                      f"finding(s) on a clean chain: {best[1].findings[0].message}")
                 if args.naive_floor and n == args.n:
                     _log(f"{d} n={n}: naive floor")
-                    res.times[d, n, "naive floor"] = once_floor(naive=True)
+                    res.times[d, n, "naive floor"] = _floor_on(p, ini, n, naive=True)
                 if args.skip_peers or n != args.n:
                     continue
                 for name, fn, dialect_ok in (("pytest-alembic", pytest_alembic, True),

@@ -28,17 +28,30 @@ FORMAT_CHOICES = ("text", "json", "markdown", "junit", "annotations")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", action="append", choices=FORMAT_CHOICES, dest="formats",
-                   help="output format (repeatable; pairs with --output in order); default text")
-    p.add_argument("--output", action="append", dest="outputs", metavar="PATH",
-                   help="write the matching --format to PATH instead of stdout")
+    p.add_argument(
+        "--format",
+        action="append",
+        choices=FORMAT_CHOICES,
+        dest="formats",
+        help="output format (repeatable; pairs with --output in order); default text",
+    )
+    p.add_argument(
+        "--output",
+        action="append",
+        dest="outputs",
+        metavar="PATH",
+        help="write the matching --format to PATH instead of stdout",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress, no text summary")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
 def _pg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--pg-url", help="PostgreSQL server to work on (its database is only the admin "
-                   "connection); default $MIGRATION_GATE_PG_URL, else the embedded server")
+    p.add_argument(
+        "--pg-url",
+        help="PostgreSQL server to work on (its database is only the admin "
+        "connection); default $MIGRATION_GATE_PG_URL, else the embedded server",
+    )
     p.add_argument("--pg-bin", help="bin directory of local PostgreSQL binaries to start instead")
 
 
@@ -46,52 +59,85 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="migration-gate",
         description="CI migration pipeline for Alembic + SQLAlchemy: roundtrip every migration "
-                    "on SQLite and PostgreSQL, compare models, and fail loudly.",
+        "on SQLite and PostgreSQL, compare models, and fail loudly.",
         epilog="exit codes: 0 no error findings, 1 error findings, 2 usage/config error, "
-               "3 infrastructure error",
+        "3 infrastructure error",
     )
-    parser.add_argument("-c", "--config", default="alembic.ini",
-                        help="the Alembic ini file (default alembic.ini)")
+    parser.add_argument(
+        "-c", "--config", default="alembic.ini", help="the Alembic ini file (default alembic.ini)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("roundtrip", help="upgrade / downgrade / re-upgrade every revision and "
-                       "compare schema snapshots")
+    p = sub.add_parser(
+        "roundtrip",
+        help="upgrade / downgrade / re-upgrade every revision and compare schema snapshots",
+    )
     p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"))
     p.add_argument("--from", dest="start", metavar="REV", help="check from this revision on")
     p.add_argument("--to", dest="end", metavar="REV", help="check up to this revision")
     p.add_argument("--shard", metavar="I/N", help="check only the I-th of N contiguous ranges")
-    p.add_argument("--no-data", dest="data", action="store_false",
-                   help="no data probe: do not fill tables with rows before each upgrade, so lost "
-                        "rows (data-loss) are not checked")
+    p.add_argument(
+        "--no-data",
+        dest="data",
+        action="store_false",
+        help="no data probe: do not fill tables with rows before each upgrade, so lost "
+        "rows (data-loss) are not checked",
+    )
     _pg(p)
     _common(p)
 
     p = sub.add_parser("check-models", help="head schema of the chain vs the models' MetaData")
     p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"))
-    p.add_argument("--models", metavar="MODULE:ATTR",
-                   help="the MetaData to compare (default: target_metadata of env.py)")
+    p.add_argument(
+        "--models",
+        metavar="MODULE:ATTR",
+        help="the MetaData to compare (default: target_metadata of env.py)",
+    )
     _pg(p)
     _common(p)
 
-    p = sub.add_parser("lint", help="lint rules on each migration's source and on the SQL it "
-                       "runs (destructive operations, downgrades, FK types, enum names, locks)")
-    p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"),
-                   help="dialects to walk (the SQL and Squawk need postgresql); default all")
+    p = sub.add_parser(
+        "lint",
+        help="lint rules on each migration's source and on the SQL it "
+        "runs (destructive operations, downgrades, FK types, enum names, locks)",
+    )
+    p.add_argument(
+        "--dialect",
+        default="all",
+        choices=("sqlite", "postgresql", "all"),
+        help="dialects to walk (the SQL and Squawk need postgresql); default all",
+    )
     p.add_argument("--base", metavar="REF", help="lint only the revisions added since git REF")
-    p.add_argument("--show-sql", action="store_true",
-                   help="print the SQL each linted revision runs on PostgreSQL after the report")
+    p.add_argument(
+        "--show-sql",
+        action="store_true",
+        help="print the SQL each linted revision runs on PostgreSQL after the report",
+    )
     _pg(p)
     _common(p)
 
-    p = sub.add_parser("lock", help="write the lock file of released migrations, or check them "
-                       "against it (--check)")
+    p = sub.add_parser(
+        "lock",
+        help="write the lock file of released migrations, or check them against it (--check)",
+    )
     p.add_argument("--check", action="store_true", help="fail on edited or unlocked revisions")
-    p.add_argument("--base-ref", metavar="REF", help="with --check: also compare with the lock "
-                   "file at git REF (revisions released there must never change)")
-    p.add_argument("--schemas", action="store_true",
-                   help="with --check: also verify the schema hashes (walks the chain)")
-    p.add_argument("--dialect", default="all", choices=("sqlite", "postgresql", "all"),
-                   help="dialects whose schema hashes are written or verified; default all")
+    p.add_argument(
+        "--base-ref",
+        metavar="REF",
+        help="with --check: also compare with the lock "
+        "file at git REF (revisions released there must never change)",
+    )
+    p.add_argument(
+        "--schemas",
+        action="store_true",
+        help="with --check: also verify the schema hashes (walks the chain)",
+    )
+    p.add_argument(
+        "--dialect",
+        default="all",
+        choices=("sqlite", "postgresql", "all"),
+        help="dialects whose schema hashes are written or verified; default all",
+    )
     _pg(p)
     _common(p)
     return parser
@@ -150,21 +196,33 @@ def _run(args: argparse.Namespace, settings: Settings, progress: _Progress | Non
     from migration_gate import commands
 
     if args.command == "roundtrip":
-        return commands.roundtrip(settings, dialect=args.dialect, start=args.start, end=args.end,
-                                  shard=args.shard, progress=progress, data=args.data)
+        return commands.roundtrip(
+            settings,
+            dialect=args.dialect,
+            start=args.start,
+            end=args.end,
+            shard=args.shard,
+            progress=progress,
+            data=args.data,
+        )
     if args.command == "check-models":
         return commands.check_models(settings, dialect=args.dialect, models=args.models)
     if args.command == "lint":
         return commands.lint(settings, dialect=args.dialect, base=args.base)
     if args.command == "lock":
-        return commands.lock(settings, check=args.check, base_ref=args.base_ref,
-                             schemas=args.schemas, dialect=args.dialect)
+        return commands.lock(
+            settings,
+            check=args.check,
+            base_ref=args.base_ref,
+            schemas=args.schemas,
+            dialect=args.dialect,
+        )
     raise AssertionError(args.command)
 
 
 def _after_report(report: Report, args: argparse.Namespace) -> None:
     """What lint and lock add to the text on stdout: the SQL (--show-sql), the file written."""
-    on_stdout = (args.formats or ["text"])[len(args.outputs or []):]
+    on_stdout = (args.formats or ["text"])[len(args.outputs or []) :]
     text_on_stdout = "text" in on_stdout or (not on_stdout and not args.quiet)
     if getattr(args, "show_sql", False) and text_on_stdout:
         from migration_gate.lint.sql_text import render_sql
@@ -195,7 +253,7 @@ def _emit(report: Report, args: argparse.Namespace, *, github: bool = False) -> 
         sys.stdout.write(render(report, "text"))
     if github and "annotations" not in formats:
         # workflow commands go to stdout, unless a machine-readable report is already there
-        machine = any(fmt != "text" for fmt in formats[len(outputs):])
+        machine = any(fmt != "text" for fmt in formats[len(outputs) :])
         (sys.stderr if machine else sys.stdout).write(render(report, "annotations"))
 
 
@@ -216,8 +274,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from migration_gate.urls import mask_text
 
     try:
-        settings = load_settings(args.config, pg_url=getattr(args, "pg_url", None),
-                                 pg_bin=getattr(args, "pg_bin", None), environ=os.environ)
+        settings = load_settings(
+            args.config,
+            pg_url=getattr(args, "pg_url", None),
+            pg_bin=getattr(args, "pg_bin", None),
+            environ=os.environ,
+        )
         terminal = _Terminal.from_environ(os.environ)
         progress = None if getattr(args, "quiet", False) else _Progress(terminal.interactive)
         try:
@@ -244,8 +306,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        sys.stderr.write(f"FAILED: internal error {type(exc).__name__}: {mask_text(str(exc))} "
-                         "(run with --debug for the traceback, and report it)\n")
+        sys.stderr.write(
+            f"FAILED: internal error {type(exc).__name__}: {mask_text(str(exc))} "
+            "(run with --debug for the traceback, and report it)\n"
+        )
         return EXIT_INFRA
 
 

@@ -58,10 +58,17 @@ def _parse_shard(shard: str | None) -> tuple[int, int] | None:
     return i, n
 
 
-def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = None,
-              end: str | None = None, shard: str | None = None,
-              hooks: Sequence[RevisionHook] = (), progress: Progress | None = None,
-              data: bool = True) -> Report:
+def roundtrip(
+    settings: Settings,
+    *,
+    dialect: str = "all",
+    start: str | None = None,
+    end: str | None = None,
+    shard: str | None = None,
+    hooks: Sequence[RevisionHook] = (),
+    progress: Progress | None = None,
+    data: bool = True,
+) -> Report:
     """Graph checks, then upgrade / downgrade / re-upgrade of every revision, per dialect.
 
     `data` runs the data probe (`data-loss`); with both dialects, their head schemas are
@@ -73,8 +80,15 @@ def roundtrip(settings: Settings, *, dialect: str = "all", start: str | None = N
     for name, rev in (("--from", start), ("--to", end)):
         if rev is not None and rev not in known:
             raise ConfigError(f"{name} {rev}: no such revision in the chain")
-    options = WalkOptions(start=start, end=end, shard=_parse_shard(shard), hooks=hooks,
-                          progress=progress, root=settings.root, data_probe=data)
+    options = WalkOptions(
+        start=start,
+        end=end,
+        shard=_parse_shard(shard),
+        hooks=hooks,
+        progress=progress,
+        root=settings.root,
+        data_probe=data,
+    )
     report = Report("roundtrip")
     report.extend(graph_findings(revs, settings.root))
     with _providers(settings, _dialects(dialect)) as providers:
@@ -94,8 +108,9 @@ def _divergence(report: Report, infos: Mapping[str, RevisionInfo], root: Path) -
 
     if not all(f"{d}.head_snapshot" in report.extras for d in DIALECTS):
         return []
-    return divergence_findings(report.extras["sqlite.snapshots"],
-                               report.extras["postgresql.snapshots"], infos, root=root)
+    return divergence_findings(
+        report.extras["sqlite.snapshots"], report.extras["postgresql.snapshots"], infos, root=root
+    )
 
 
 def check_models(settings: Settings, *, dialect: str = "all", models: str | None = None) -> Report:
@@ -108,8 +123,9 @@ def check_models(settings: Settings, *, dialect: str = "all", models: str | None
     with _providers(settings, _dialects(dialect)) as providers:
         for d, provider in providers.items():
             with ProviderWorkspace(provider, f"models_{d}") as ws:
-                part = check_models_in(settings.alembic_config(ws.url), ws, metadata=metadata,
-                                       root=settings.root)
+                part = check_models_in(
+                    settings.alembic_config(ws.url), ws, metadata=metadata, root=settings.root
+                )
             report.extend(part.findings)
             report.timings.update(part.timings)
     return report
@@ -124,13 +140,21 @@ def lint(settings: Settings, *, dialect: str = "all", base: str | None = None) -
     from migration_gate.lint.run import lint_chain
 
     with _providers(settings, _dialects(dialect)) as providers, contextlib.ExitStack() as stack:
-        databases = {d: stack.enter_context(ProviderWorkspace(p, f"lint_{d}")).url
-                     for d, p in providers.items()}
+        databases = {
+            d: stack.enter_context(ProviderWorkspace(p, f"lint_{d}")).url
+            for d, p in providers.items()
+        }
         return lint_chain(settings, databases, base=base)
 
 
-def lock(settings: Settings, *, check: bool = False, base_ref: str | None = None,
-         schemas: bool = False, dialect: str = "all") -> Report:
+def lock(
+    settings: Settings,
+    *,
+    check: bool = False,
+    base_ref: str | None = None,
+    schemas: bool = False,
+    dialect: str = "all",
+) -> Report:
     """Write the lock file (checksums and schema hashes of every revision), or with `check`
     compare the migrations with it (and with the lock at `base_ref`)."""
     from migration_gate import locking

@@ -42,8 +42,14 @@ class InfrastructureError(GateError):
 class MigrationError(GateError):
     """A migration step raised; carries the revision and the database's own error."""
 
-    def __init__(self, message: str, *, revision: str | None = None, cause: str | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        revision: str | None = None,
+        cause: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         super().__init__(message, hint=hint)
         self.revision = revision
         self.cause = cause

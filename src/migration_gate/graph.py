@@ -30,32 +30,46 @@ def graph_findings(revs: Sequence[RevisionInfo], root: Path | None = None) -> li
     for rev_id, n in sorted(counts.items()):
         if n > 1:
             files = [r.rel_path(root) for r in revs if r.revision == rev_id]
-            out.append(Finding(
-                check="duplicate-revision", severity="error", revision=rev_id, file=files[0], line=1,
-                message=f"revision id {rev_id} is declared by {n} files: {', '.join(files)}; "
-                        "give each migration its own id (alembic revision generates one)",
-                details={"files": files},
-            ))
+            out.append(
+                Finding(
+                    check="duplicate-revision",
+                    severity="error",
+                    revision=rev_id,
+                    file=files[0],
+                    line=1,
+                    message=f"revision id {rev_id} is declared by {n} files: {', '.join(files)}; "
+                    "give each migration its own id (alembic revision generates one)",
+                    details={"files": files},
+                )
+            )
     known = set(counts)
     for r in revs:
         for parent in (*r.down_revisions, *r.depends_on):
             if parent not in known:
-                out.append(Finding(
-                    check="broken-down-revision", severity="error", revision=r.revision,
-                    file=r.rel_path(root), line=1,
-                    message=f"revision {r.revision} names {parent} as its parent, but no migration "
-                            f"has that id; fix down_revision in {r.path.name}",
-                    details={"missing": parent},
-                ))
+                out.append(
+                    Finding(
+                        check="broken-down-revision",
+                        severity="error",
+                        revision=r.revision,
+                        file=r.rel_path(root),
+                        line=1,
+                        message=f"revision {r.revision} names {parent} as its parent, but no migration "
+                        f"has that id; fix down_revision in {r.path.name}",
+                        details={"missing": parent},
+                    )
+                )
     hs = heads(revs)
     broken = any(f.check == "broken-down-revision" for f in out)
     if len(hs) > 1 and not broken:  # a missing parent splits the chain: not a real second head
-        out.append(Finding(
-            check="multiple-heads", severity="error",
-            message=f"the chain has {len(hs)} heads ({', '.join(hs)}); "
-                    f"merge them: alembic merge -m 'merge heads' {' '.join(hs)}",
-            details={"heads": hs},
-        ))
+        out.append(
+            Finding(
+                check="multiple-heads",
+                severity="error",
+                message=f"the chain has {len(hs)} heads ({', '.join(hs)}); "
+                f"merge them: alembic merge -m 'merge heads' {' '.join(hs)}",
+                details={"heads": hs},
+            )
+        )
     return out
 
 
@@ -63,7 +77,9 @@ def walk_order(revs: Sequence[RevisionInfo]) -> list[str]:
     """Topological order, base first; revisions whose parents are missing are left out."""
     by_id = {r.revision: r for r in revs}
     deps = {r.revision: {p for p in (*r.down_revisions, *r.depends_on) if p in by_id} for r in revs}
-    broken = {r.revision for r in revs if any(p not in by_id for p in (*r.down_revisions, *r.depends_on))}
+    broken = {
+        r.revision for r in revs if any(p not in by_id for p in (*r.down_revisions, *r.depends_on))
+    }
     children: dict[str, list[str]] = {k: [] for k in deps}
     for rev, ps in deps.items():
         for p in ps:

@@ -27,8 +27,14 @@ from migration_gate.workspace import Workspace, workspace_for_url
 __all__ = ["check_models", "check_models_in"]
 
 
-def check_models_in(config: Config, workspace: Workspace, *, metadata: Any = None,
-                    invoke: Invoke | None = None, root: Path | None = None) -> Report:
+def check_models_in(
+    config: Config,
+    workspace: Workspace,
+    *,
+    metadata: Any = None,
+    invoke: Invoke | None = None,
+    root: Path | None = None,
+) -> Report:
     report = Report("check-models")
     dialect = urls.dialect_of(workspace.url)
     script = load_script(config)
@@ -46,8 +52,10 @@ def check_models_in(config: Config, workspace: Workspace, *, metadata: Any = Non
     finally:
         runner.close()
     if metadata is None:
-        raise ConfigError("env.py sets no target_metadata, so there are no models to compare",
-                          hint="pass --models module:attribute or set models in [tool.migration-gate]")
+        raise ConfigError(
+            "env.py sets no target_metadata, so there are no models to compare",
+            hint="pass --models module:attribute or set models in [tool.migration-gate]",
+        )
     url = workspace.fresh()
     engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
     try:
@@ -60,23 +68,38 @@ def check_models_in(config: Config, workspace: Workspace, *, metadata: Any = Non
     head_ids = heads(revs)
     head = next((r for r in revs if head_ids and r.revision == head_ids[-1]), None)
     for change in diff(chain, models):
-        sentence = change.sentence(added="is in the models but no migration creates it",
-                                   removed="is created by the migrations but not in the models")
-        report.add(Finding(
-            check="model-drift", severity="error", dialect=dialect,
-            revision=head.revision if head else None,
-            file=head.rel_path(root) if head else None, line=1,
-            message=f"models and migrations disagree on {dialect}: {sentence}",
-            details={"change": change.to_dict(),
-                     "hint": "generate a migration (alembic revision --autogenerate), review it, "
-                             "or fix the models"},
-        ))
+        sentence = change.sentence(
+            added="is in the models but no migration creates it",
+            removed="is created by the migrations but not in the models",
+        )
+        report.add(
+            Finding(
+                check="model-drift",
+                severity="error",
+                dialect=dialect,
+                revision=head.revision if head else None,
+                file=head.rel_path(root) if head else None,
+                line=1,
+                message=f"models and migrations disagree on {dialect}: {sentence}",
+                details={
+                    "change": change.to_dict(),
+                    "hint": "generate a migration (alembic revision --autogenerate), review it, "
+                    "or fix the models",
+                },
+            )
+        )
     report.timings[f"{dialect}.total"] = time.perf_counter() - t0
     return report
 
 
-def check_models(config: Config, url: str, invoke: Invoke | None = None, *,
-                 metadata: Any = None, root: Path | None = None) -> Report:
+def check_models(
+    config: Config,
+    url: str,
+    invoke: Invoke | None = None,
+    *,
+    metadata: Any = None,
+    root: Path | None = None,
+) -> Report:
     """Head schema of the chain vs the models' MetaData on the (empty) database at `url`."""
     with workspace_for_url(url) as ws:
         return check_models_in(config, ws, metadata=metadata, invoke=invoke, root=root)

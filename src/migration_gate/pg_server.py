@@ -25,8 +25,17 @@ from migration_gate.errors import InfrastructureError
 __all__ = ["LocalServer", "embedded_bin_dir"]
 
 _SERVER_USER = "embedded_postgres"
-_FAST = ("-F", "-c", "full_page_writes=off", "-c", "synchronous_commit=off",
-         "-c", "max_connections=60", "-c", "shared_buffers=64MB")
+_FAST = (
+    "-F",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "max_connections=60",
+    "-c",
+    "shared_buffers=64MB",
+)
 
 
 def embedded_bin_dir() -> Path:
@@ -68,11 +77,32 @@ class LocalServer:
         try:
             self._prepare_user()
             data = self._root / "data"
-            self._run("initdb", "-D", str(data), "-U", "postgres", "--auth=trust",
-                      "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
+            self._run(
+                "initdb",
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
+            )
             options = " ".join((*_FAST, "-k", str(self._root), "-h", "''"))
-            self._run("pg_ctl", "-D", str(data), "-l", str(self._root / "server.log"),
-                      "-o", options, "-w", "-t", "60", "start")
+            self._run(
+                "pg_ctl",
+                "-D",
+                str(data),
+                "-l",
+                str(self._root / "server.log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            )
         except BaseException:
             self.stop()
             raise
@@ -92,8 +122,9 @@ class LocalServer:
     def __enter__(self) -> LocalServer:
         return self.start()
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def _prepare_user(self) -> None:
@@ -105,8 +136,11 @@ class LocalServer:
         try:
             entry = pwd.getpwnam(_SERVER_USER)
         except KeyError:
-            subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", _SERVER_USER],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["useradd", "-M", "-s", "/usr/sbin/nologin", _SERVER_USER],
+                check=True,
+                capture_output=True,
+            )
             entry = pwd.getpwnam(_SERVER_USER)
         self._user = _SERVER_USER
         os.chown(self._root, entry.pw_uid, entry.pw_gid)
@@ -115,12 +149,24 @@ class LocalServer:
             _open_path(path)
 
     def _run(self, tool: str, *args: str) -> None:
-        proc = subprocess.run([str(self.bin_dir / tool), *args], capture_output=True, text=True,
-                              user=self._user, timeout=120, check=False, cwd=self._root)
+        proc = subprocess.run(
+            [str(self.bin_dir / tool), *args],
+            capture_output=True,
+            text=True,
+            user=self._user,
+            timeout=120,
+            check=False,
+            cwd=self._root,
+        )
         if proc.returncode != 0:
             log = ""
             if self._root is not None and (self._root / "server.log").exists():
-                log = (self._root / "server.log").read_text(errors="replace").strip().splitlines()[-1:][0]
+                log = (
+                    (self._root / "server.log")
+                    .read_text(errors="replace")
+                    .strip()
+                    .splitlines()[-1:][0]
+                )
             detail = (proc.stderr or proc.stdout).strip().splitlines()
             raise InfrastructureError(
                 f"PostgreSQL {tool} failed: {(detail[-1] if detail else '') or log}",

@@ -73,8 +73,9 @@ class SqliteProvider:
     def __enter__(self) -> SqliteProvider:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -142,8 +143,9 @@ class PostgresProvider:
     def __enter__(self) -> PostgresProvider:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def _terminate(self, dbname: str) -> None:
@@ -170,7 +172,9 @@ def _first_line(exc: BaseException) -> str:
     return urls.mask_text(text[0]) if text else type(orig).__name__
 
 
-def provider_for(dialect: str, *, pg_url: str | None = None, pg_bin: Path | None = None) -> Provider:
+def provider_for(
+    dialect: str, *, pg_url: str | None = None, pg_bin: Path | None = None
+) -> Provider:
     """A provider for `dialect` ("sqlite" or "postgresql")."""
     if dialect == "sqlite":
         return SqliteProvider()

@@ -118,7 +118,9 @@ def parse_revision_source(source: str, path: Path) -> RevisionInfo | None:
         upgrade_empty=up is None or _is_noop(up.body),
         gate=gate,
         allow=allow,
-        doc=(ast.get_docstring(tree) or "").strip().splitlines()[0] if ast.get_docstring(tree) else "",
+        doc=(ast.get_docstring(tree) or "").strip().splitlines()[0]
+        if ast.get_docstring(tree)
+        else "",
     )
 
 
@@ -138,5 +140,7 @@ def load_revisions(version_dirs: Iterable[Path], *, recursive: bool = False) -> 
 
 def load_chain(script: ScriptDirectory) -> list[RevisionInfo]:
     """The revision files of an Alembic script directory, where Alembic itself looks."""
-    return load_revisions((Path(p) for p in script._version_locations),
-                          recursive=bool(script.recursive_version_locations))
+    return load_revisions(
+        (Path(p) for p in script._version_locations),
+        recursive=bool(script.recursive_version_locations),
+    )

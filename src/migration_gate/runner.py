@@ -42,7 +42,9 @@ class StepFailed(MigrationError):
     """A revision step raised. `cause` is the database's (or Python's) own error text."""
 
     def __init__(self, revision: str, direction: str, cause: str, line: int | None) -> None:
-        super().__init__(f"{direction} of {revision} failed: {cause}", revision=revision, cause=cause)
+        super().__init__(
+            f"{direction} of {revision} failed: {cause}", revision=revision, cause=cause
+        )
         self.direction = direction
         self.line = line
 
@@ -112,8 +114,14 @@ class _Outcome:
 class StepRunner:
     """Runs single revision steps of one chain on one database."""
 
-    def __init__(self, config: Config, url: str, *, script: ScriptDirectory | None = None,
-                 invoke: Invoke | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        url: str,
+        *,
+        script: ScriptDirectory | None = None,
+        invoke: Invoke | None = None,
+    ) -> None:
         self.config = config
         self.url = url
         self.script = script or load_script(config)
@@ -203,14 +211,16 @@ class StepRunner:
             raise
         except Exception as exc:
             self._recover()
-            raise StepFailed(revision, direction, error_text(exc), _line_in(exc, script.path)) from exc
+            raise StepFailed(
+                revision, direction, error_text(exc), _line_in(exc, script.path)
+            ) from exc
         if not self.shared_connection:
             applied = revision in self.heads() if is_upgrade else revision not in self.heads()
             if not applied:
                 raise ConfigError(
                     f"env.py migrated a different database than {urls.mask(self.url)}",
                     hint="make env.py use config.attributes['connection'] or the configured "
-                         "sqlalchemy.url, or set config_factory in [tool.migration-gate]",
+                    "sqlalchemy.url, or set config_factory in [tool.migration-gate]",
                 )
 
     def _run(self, fn: Callable[[Any, MigrationContext], Any], destination: str | None) -> None:
@@ -223,8 +233,14 @@ class StepRunner:
         self._end_read()
 
         def command() -> None:
-            with EnvironmentContext(self.config, self.script, fn=wrapped, as_sql=False,
-                                    starting_rev=None, destination_rev=destination) as env:
+            with EnvironmentContext(
+                self.config,
+                self.script,
+                fn=wrapped,
+                as_sql=False,
+                starting_rev=None,
+                destination_rev=destination,
+            ) as env:
                 self.script.run_env()
                 outcome.target_metadata = env.context_opts.get("target_metadata")
 

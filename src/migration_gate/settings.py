@@ -21,7 +21,15 @@ from migration_gate.errors import ConfigError
 
 __all__ = ["Settings", "import_object", "load_settings"]
 
-_KNOWN = {"models", "envs_dir", "snapshots_dir", "lock_file", "config_factory", "lint", "enum_naming"}
+_KNOWN = {
+    "models",
+    "envs_dir",
+    "snapshots_dir",
+    "lock_file",
+    "config_factory",
+    "lint",
+    "enum_naming",
+}
 
 
 @dataclass(frozen=True)
@@ -42,10 +50,13 @@ class Settings:
         """A fresh Alembic Config for `url`: from config_factory when set, else the ini file."""
         if self.config_factory:
             factory: Callable[[str | None], Config] = import_object(
-                self.config_factory, "config_factory", self.root)
+                self.config_factory, "config_factory", self.root
+            )
             cfg = factory(url)
             if not isinstance(cfg, Config):
-                raise ConfigError(f"config_factory {self.config_factory} did not return an alembic Config")
+                raise ConfigError(
+                    f"config_factory {self.config_factory} did not return an alembic Config"
+                )
             return cfg
         cfg = Config(str(self.alembic_ini))
         if url is not None:
@@ -65,8 +76,10 @@ def import_object(spec: str, what: str, root: Path | None = None) -> Any:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"cannot import {what} {spec!r}: {exc}",
-                          hint="check the name, and run from the project root") from None
+        raise ConfigError(
+            f"cannot import {what} {spec!r}: {exc}",
+            hint="check the name, and run from the project root",
+        ) from None
     return obj
 
 
@@ -78,15 +91,22 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def load_settings(config_path: str | Path = "alembic.ini", *, pg_url: str | None = None,
-                  pg_bin: str | Path | None = None, environ: Mapping[str, str] | None = None,
-                  require_ini: bool = True) -> Settings:
+def load_settings(
+    config_path: str | Path = "alembic.ini",
+    *,
+    pg_url: str | None = None,
+    pg_bin: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    require_ini: bool = True,
+) -> Settings:
     """Read every setting once. Missing ini (when required) or malformed TOML: ConfigError."""
     environ = environ or {}
     ini = Path(config_path).resolve()
     if require_ini and not ini.is_file():
-        raise ConfigError(f"Alembic config {config_path} not found",
-                          hint="run from the project root or pass -c path/to/alembic.ini")
+        raise ConfigError(
+            f"Alembic config {config_path} not found",
+            hint="run from the project root or pass -c path/to/alembic.ini",
+        )
     pyproject = _find_pyproject(ini.parent)
     table: dict[str, Any] = {}
     root = ini.parent

@@ -19,7 +19,9 @@ _ASYNC_TO_SYNC = {
     "psycopg_async": "psycopg",
     "aiosqlite": "pysqlite",
 }
-_PASSWORD_IN_TEXT = re.compile(r"(?P<pre>[a-z0-9+_.-]+://[^:/@\s]*:)(?P<pw>[^@\s]+)(?P<post>@)", re.I)
+_PASSWORD_IN_TEXT = re.compile(
+    r"(?P<pre>[a-z0-9+_.-]+://[^:/@\s]*:)(?P<pw>[^@\s]+)(?P<post>@)", re.I
+)
 #: a `user:password@host` fragment without a scheme (a malformed URL)
 _USERINFO = re.compile(r"(?P<pre>[^\s:/@]+:)(?P<pw>[^\s@/]+)(?P<post>@)")
 

@@ -43,10 +43,13 @@ Progress = Callable[[str, int, int, str], None]
 class RevisionHook(Protocol):
     """A check that runs around each upgrade of the walk (e.g. the data probe)."""
 
-    def before_upgrade(self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot) -> list[Finding]: ...
+    def before_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
+    ) -> list[Finding]: ...
 
-    def after_upgrade(self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot,
-                      after: SchemaSnapshot) -> list[Finding]: ...
+    def after_upgrade(
+        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
+    ) -> list[Finding]: ...
 
 
 @dataclass(frozen=True)
@@ -92,13 +95,28 @@ class _Walk:
     def snapshot(self) -> SchemaSnapshot:
         return self.timed("snapshot", self.runner.snapshot)
 
-    def finding(self, check: str, rev: RevisionInfo, message: str, *, line: int | None = None,
-                severity: str = "error", **details: Any) -> None:
-        self.findings.append(Finding(
-            check=check, severity=severity,  # type: ignore[arg-type]
-            revision=rev.revision, dialect=self.dialect, file=rev.rel_path(self.root),
-            line=line, message=message, details=details,
-        ))
+    def finding(
+        self,
+        check: str,
+        rev: RevisionInfo,
+        message: str,
+        *,
+        line: int | None = None,
+        severity: str = "error",
+        **details: Any,
+    ) -> None:
+        self.findings.append(
+            Finding(
+                check=check,
+                severity=severity,  # type: ignore[arg-type]
+                revision=rev.revision,
+                dialect=self.dialect,
+                file=rev.rel_path(self.root),
+                line=line,
+                message=message,
+                details=details,
+            )
+        )
 
     def rebuild(self) -> None:
         """A fresh database at exactly the revisions applied so far."""
@@ -124,65 +142,100 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
         populated = _populated(hooks)
         hint = "fix the migration; the database refused it (earlier revisions are fine)"
         if populated:
-            hint = (f"the tables held rows ({', '.join(populated[:6])}: the data probe's synthetic "
-                    "rows): a migration must also work on a populated database, e.g. give a new "
-                    "NOT NULL column a server default; --no-data checks the schema alone")
-        w.finding("upgrade-failed", rev, f"upgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
-                  line=exc.line or rev.upgrade_line, error=exc.cause, hint=hint,
-                  populated_tables=list(populated))
+            hint = (
+                f"the tables held rows ({', '.join(populated[:6])}: the data probe's synthetic "
+                "rows): a migration must also work on a populated database, e.g. give a new "
+                "NOT NULL column a server default; --no-data checks the schema alone"
+            )
+        w.finding(
+            "upgrade-failed",
+            rev,
+            f"upgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
+            line=exc.line or rev.upgrade_line,
+            error=exc.cause,
+            hint=hint,
+            populated_tables=list(populated),
+        )
         return False
     w.applied.append(rev.revision)
     after = w.snapshot()
     w.hashes[rev.revision] = after.sha256()
     w.snapshots[rev.revision] = after
     for hook in hooks:
-        w.findings.extend(w.timed("hooks", partial(hook.after_upgrade, w.runner, rev, before, after)))
+        w.findings.extend(
+            w.timed("hooks", partial(hook.after_upgrade, w.runner, rev, before, after))
+        )
 
     if rev.downgrade_empty and not rev.upgrade_empty:
         if "irreversible" not in rev.gate:
-            w.finding("missing-downgrade", rev,
-                      f"{_label(rev)} has an empty downgrade() and does not declare it irreversible",
-                      line=rev.downgrade_line,
-                      hint='write downgrade(), or declare gate = {"irreversible": "why"} in the module')
+            w.finding(
+                "missing-downgrade",
+                rev,
+                f"{_label(rev)} has an empty downgrade() and does not declare it irreversible",
+                line=rev.downgrade_line,
+                hint='write downgrade(), or declare gate = {"irreversible": "why"} in the module',
+            )
         w.last = after
         return True
 
     try:
         w.timed("downgrade", lambda: w.runner.downgrade(rev.revision))
     except StepFailed as exc:
-        w.finding("downgrade-failed", rev, f"downgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
-                  line=exc.line or rev.downgrade_line, error=exc.cause,
-                  hint="fix downgrade() so that it undoes exactly what upgrade() did")
+        w.finding(
+            "downgrade-failed",
+            rev,
+            f"downgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
+            line=exc.line or rev.downgrade_line,
+            error=exc.cause,
+            hint="fix downgrade() so that it undoes exactly what upgrade() did",
+        )
         w.rebuild()
         return True
     down = w.snapshot()
     trace = diff(before, down)
     if trace:
-        sentences = trace.sentences(added="left behind by the downgrade",
-                                    removed="missing after the downgrade")
-        w.finding("downgrade-leaves-trace", rev,
-                  f"downgrade of {_label(rev)} does not restore the schema on {w.dialect}: "
-                  + "; ".join(sentences),
-                  line=rev.downgrade_line, diff=sentences, changes=trace.to_list(),
-                  hint="make downgrade() undo every object upgrade() created or changed")
+        sentences = trace.sentences(
+            added="left behind by the downgrade", removed="missing after the downgrade"
+        )
+        w.finding(
+            "downgrade-leaves-trace",
+            rev,
+            f"downgrade of {_label(rev)} does not restore the schema on {w.dialect}: "
+            + "; ".join(sentences),
+            line=rev.downgrade_line,
+            diff=sentences,
+            changes=trace.to_list(),
+            hint="make downgrade() undo every object upgrade() created or changed",
+        )
     try:
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
     except StepFailed as exc:
-        w.finding("reupgrade-failed", rev,
-                  f"upgrade of {_label(rev)} fails after its own downgrade on {w.dialect}: {exc.cause}",
-                  line=exc.line or rev.upgrade_line, error=exc.cause,
-                  hint="the downgrade left something the upgrade trips over; see downgrade-leaves-trace")
+        w.finding(
+            "reupgrade-failed",
+            rev,
+            f"upgrade of {_label(rev)} fails after its own downgrade on {w.dialect}: {exc.cause}",
+            line=exc.line or rev.upgrade_line,
+            error=exc.cause,
+            hint="the downgrade left something the upgrade trips over; see downgrade-leaves-trace",
+        )
         w.rebuild()
         return True
     again = w.snapshot()
     differs = diff(after, again)
     if differs:
-        sentences = differs.sentences(added="extra after re-upgrade", removed="missing after re-upgrade")
-        w.finding("reupgrade-differs", rev,
-                  f"upgrade of {_label(rev)} after its downgrade gives a different schema on "
-                  f"{w.dialect}: " + "; ".join(sentences),
-                  line=rev.upgrade_line, diff=sentences, changes=differs.to_list(),
-                  hint="upgrade() must not depend on leftovers; make downgrade() complete")
+        sentences = differs.sentences(
+            added="extra after re-upgrade", removed="missing after re-upgrade"
+        )
+        w.finding(
+            "reupgrade-differs",
+            rev,
+            f"upgrade of {_label(rev)} after its downgrade gives a different schema on "
+            f"{w.dialect}: " + "; ".join(sentences),
+            line=rev.upgrade_line,
+            diff=sentences,
+            changes=differs.to_list(),
+            hint="upgrade() must not depend on leftovers; make downgrade() complete",
+        )
     if trace or differs:
         w.rebuild()
     else:
@@ -223,8 +276,13 @@ def _select(order: list[str], options: WalkOptions) -> tuple[list[str], list[str
     return order[:lo], order[lo:hi]
 
 
-def walk(config: Config, workspace: Workspace, options: WalkOptions | None = None, *,
-         invoke: Invoke | None = None) -> Report:
+def walk(
+    config: Config,
+    workspace: Workspace,
+    options: WalkOptions | None = None,
+    *,
+    invoke: Invoke | None = None,
+) -> Report:
     """Walk the chain on the workspace's database (one dialect). No graph checks."""
     options = options or WalkOptions()
     report = Report("roundtrip")
@@ -232,11 +290,15 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
     script = load_script(config)
     broken = revision_map_error(script)
     if broken:
-        report.add(Finding(
-            check="broken-down-revision", severity="info", dialect=dialect,
-            message=f"roundtrip skipped on {dialect}: Alembic cannot load the chain ({broken}); "
-                    "fix the revision graph first",
-        ))
+        report.add(
+            Finding(
+                check="broken-down-revision",
+                severity="info",
+                dialect=dialect,
+                message=f"roundtrip skipped on {dialect}: Alembic cannot load the chain ({broken}); "
+                "fix the revision graph first",
+            )
+        )
         return report
     revs = load_chain(script)
     infos = {r.revision: r for r in revs}
@@ -257,10 +319,15 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
             if not _check_revision(w, infos[rev_id], hooks):
                 rest = check[i:]
                 if rest:
-                    w.finding("upgrade-failed", infos[rev_id],
-                              f"walk on {dialect} stopped at {rev_id}: {len(rest)} later revision(s) "
-                              f"not checked ({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
-                              severity="info", line=infos[rev_id].upgrade_line, unchecked=rest)
+                    w.finding(
+                        "upgrade-failed",
+                        infos[rev_id],
+                        f"walk on {dialect} stopped at {rev_id}: {len(rest)} later revision(s) "
+                        f"not checked ({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
+                        severity="info",
+                        line=infos[rev_id].upgrade_line,
+                        unchecked=rest,
+                    )
                 break
         else:
             completed = True
@@ -277,8 +344,9 @@ def walk(config: Config, workspace: Workspace, options: WalkOptions | None = Non
     return report
 
 
-def roundtrip(config: Config, url: str, invoke: Invoke | None = None, *,
-              options: WalkOptions | None = None) -> Report:
+def roundtrip(
+    config: Config, url: str, invoke: Invoke | None = None, *, options: WalkOptions | None = None
+) -> Report:
     """Graph checks, then the up/down/up walk of every revision on the database at `url`.
 
     `url` names an empty database to work in (SQLite file or PostgreSQL, sync or async

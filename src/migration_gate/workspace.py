@@ -33,8 +33,9 @@ class Workspace(Protocol):
 
     def __enter__(self) -> Workspace: ...
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
 
 
 class ProviderWorkspace:
@@ -56,8 +57,9 @@ class ProviderWorkspace:
     def __enter__(self) -> ProviderWorkspace:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
@@ -79,12 +81,21 @@ class ResetWorkspace:
             for suffix in ("", "-journal", "-wal", "-shm"):
                 Path((u.database or "") + suffix).unlink(missing_ok=True)
             return self.url
-        engine = sa.create_engine(urls.sync_url(u), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        engine = sa.create_engine(
+            urls.sync_url(u), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+        )
         try:
             with engine.connect() as conn:
-                schemas = conn.execute(sa.text(
-                    "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
-                    "AND nspname <> 'information_schema'")).scalars().all()
+                schemas = (
+                    conn.execute(
+                        sa.text(
+                            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
+                            "AND nspname <> 'information_schema'"
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 for name in schemas:
                     conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
                 conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS public"))
@@ -98,8 +109,9 @@ class ResetWorkspace:
     def __enter__(self) -> ResetWorkspace:
         return self
 
-    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 

@@ -40,8 +40,9 @@ class FkTypeMismatch(NamedTuple):
     ref_type: str
 
 
-def fk_type_mismatches(snapshot: SchemaSnapshot, *,
-                       tables: Collection[str] | None = None) -> list[FkTypeMismatch]:
+def fk_type_mismatches(
+    snapshot: SchemaSnapshot, *, tables: Collection[str] | None = None
+) -> list[FkTypeMismatch]:
     """Every foreign key of the snapshot whose columns and referenced columns belong to
     different type families (integer vs uuid, string vs uuid...). Keys whose referenced
     table or columns are not in the snapshot are left out."""
@@ -148,10 +149,15 @@ def _affected(before: SchemaSnapshot, after: SchemaSnapshot) -> set[str] | None:
     """
     if before.enums != after.enums:
         return None
-    changed = {t.name for t in after.tables if before.table(t.name) is not t
-               and before.table(t.name) != t}
+    changed = {
+        t.name for t in after.tables if before.table(t.name) is not t and before.table(t.name) != t
+    }
     changed.update(t.name for t in before.tables if after.table(t.name) is None)
     if not changed:
         return changed
-    return changed | {t.name for snap in (before, after) for t in snap.tables
-                      if any(fk.ref_table in changed for fk in t.foreign_keys)}
+    return changed | {
+        t.name
+        for snap in (before, after)
+        for t in snap.tables
+        if any(fk.ref_table in changed for fk in t.foreign_keys)
+    }

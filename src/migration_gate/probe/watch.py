@@ -25,18 +25,40 @@ __all__ = ["DataWatch", "may_change_rows"]
 
 #: first words of statements that change no rows (transaction control, settings, reads of
 #: settings, locks, maintenance)
-_QUIET = frozenset({
-    "begin", "start", "commit", "end", "rollback", "savepoint", "release", "set", "reset", "show",
-    "pragma", "explain", "listen", "unlisten", "notify", "lock", "analyze", "analyse", "vacuum",
-    "checkpoint", "prepare", "deallocate",
-})
+_QUIET = frozenset(
+    {
+        "begin",
+        "start",
+        "commit",
+        "end",
+        "rollback",
+        "savepoint",
+        "release",
+        "set",
+        "reset",
+        "show",
+        "pragma",
+        "explain",
+        "listen",
+        "unlisten",
+        "notify",
+        "lock",
+        "analyze",
+        "analyse",
+        "vacuum",
+        "checkpoint",
+        "prepare",
+        "deallocate",
+    }
+)
 #: DDL: changes rows only of the tables whose schema it changes (the snapshots show those)
 _DDL = frozenset({"create", "alter", "drop", "comment", "grant", "revoke", "reindex", "cluster"})
 _WORD = re.compile(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([a-z]+)", re.IGNORECASE | re.DOTALL)
 _CATALOG = re.compile(
     r"\b(?:pg_catalog|information_schema|sqlite_master|sqlite_schema|pg_(?:namespace|class|"
     r"attribute|attrdef|type|constraint|index|proc|depend|trigger|enum|sequence|extension))\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _WRITES = re.compile(r"\b(?:insert|update|delete|merge)\b", re.IGNORECASE)
 #: DDL that rewrites values in place (ALTER COLUMN ... TYPE ... USING)
 _USING = re.compile(r"\busing\b", re.IGNORECASE)
@@ -66,8 +88,11 @@ def _part_may_change_rows(part: str, version_table: str) -> bool:
             return True
         return "(" in part and not _CATALOG.search(part)
     if word in ("insert", "update", "delete"):
-        target = re.match(r"\s*(?:insert\s+into|update|delete\s+from)\s+(?:\"?\w+\"?\.)?\"?(\w+)\"?",
-                          part[match.start(1):], re.IGNORECASE)
+        target = re.match(
+            r"\s*(?:insert\s+into|update|delete\s+from)\s+(?:\"?\w+\"?\.)?\"?(\w+)\"?",
+            part[match.start(1) :],
+            re.IGNORECASE,
+        )
         return target is None or target.group(1).lower() != version_table.lower()
     return True  # WITH (maybe data-modifying), TRUNCATE, COPY, CALL, DO, MERGE, anything else
 

@@ -37,8 +37,10 @@ def render_finding(f: Finding) -> list[str]:
 def render(report: Report) -> str:
     counts = report.counts()
     verdict = "passed" if report.ok else "FAILED"
-    head = (f"migration-gate {report.command}: {verdict} - {counts['error']} error(s), "
-            f"{counts['warning']} warning(s), {counts['info']} info")
+    head = (
+        f"migration-gate {report.command}: {verdict} - {counts['error']} error(s), "
+        f"{counts['warning']} warning(s), {counts['info']} info"
+    )
     out = [head]
     for f in sorted(report.findings, key=lambda f: _ORDER[f.severity]):
         out.append("")

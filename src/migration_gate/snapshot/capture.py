@@ -13,7 +13,9 @@ __all__ = ["capture"]
 IGNORED_TABLES = ("alembic_version",)
 
 
-def capture(connection: Connection, *, ignore_tables: tuple[str, ...] = IGNORED_TABLES) -> SchemaSnapshot:
+def capture(
+    connection: Connection, *, ignore_tables: tuple[str, ...] = IGNORED_TABLES
+) -> SchemaSnapshot:
     """Snapshot the schema the connection sees. Leaves no transaction open."""
     name = connection.dialect.name
     if name == "postgresql":

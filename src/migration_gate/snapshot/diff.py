@@ -49,7 +49,12 @@ class Change:
         return _sentence(self, added, removed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": list(self.path), "kind": self.kind, "before": self.before, "after": self.after}
+        return {
+            "path": list(self.path),
+            "kind": self.kind,
+            "before": self.before,
+            "after": self.after,
+        }
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,9 @@ def diff(
 _KEYED_PARTS = ("tables", "sequences", "views", "functions", "triggers")
 
 
-def _without_common(before: SchemaSnapshot, after: SchemaSnapshot) -> tuple[SchemaSnapshot, SchemaSnapshot]:
+def _without_common(
+    before: SchemaSnapshot, after: SchemaSnapshot
+) -> tuple[SchemaSnapshot, SchemaSnapshot]:
     """Both snapshots without the objects they share: those cannot differ, and a walk's
     snapshots share nearly all of their objects (the very same ones: see `incremental`)."""
     left: dict[str, Any] = {}

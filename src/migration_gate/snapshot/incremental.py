@@ -32,8 +32,13 @@ VERIFY = False
 class IncrementalCapture:
     """Snapshots of `connection`'s database; call `close` before closing the connection."""
 
-    def __init__(self, connection: Connection, *, ignore_tables: tuple[str, ...] = IGNORED_TABLES,
-                 verify: bool | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        ignore_tables: tuple[str, ...] = IGNORED_TABLES,
+        verify: bool | None = None,
+    ) -> None:
         self.connection = connection
         self.ignored = frozenset(ignore_tables)
         self.verify = VERIFY if verify is None else verify
@@ -85,5 +90,10 @@ class IncrementalCapture:
         if changes or full.sha256() != snap.sha256():
             raise AssertionError(
                 "incremental snapshot differs from a full capture: "
-                + "; ".join(changes.sentences(added="extra in the incremental snapshot",
-                                              removed="missing from the incremental snapshot")))
+                + "; ".join(
+                    changes.sentences(
+                        added="extra in the incremental snapshot",
+                        removed="missing from the incremental snapshot",
+                    )
+                )
+            )

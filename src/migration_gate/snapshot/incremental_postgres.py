@@ -90,8 +90,16 @@ END
 """
 
 #: settings of the walk's session that change what the catalog functions return
-_MIRRORED = ("search_path", "DateStyle", "IntervalStyle", "TimeZone", "extra_float_digits",
-             "bytea_output", "quote_all_identifiers", "standard_conforming_strings")
+_MIRRORED = (
+    "search_path",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "extra_float_digits",
+    "bytea_output",
+    "quote_all_identifiers",
+    "standard_conforming_strings",
+)
 #: classes whose objects belong to a relation (the trigger function names it)
 _OWNED = frozenset({"pg_constraint", "pg_trigger", "pg_attrdef", "pg_rewrite", "pg_policy"})
 #: statements that change the schema behind the event triggers' back, or lose their log
@@ -119,8 +127,16 @@ scope AS (
 ),
 """
 _RELS = "SELECT json_agg(ARRAY[oid::text, name, relkind::text]) FROM rel"
-_SCOPED_PARTS = ("tables", "columns", "constraints", "indexes", "index_expressions", "sequences",
-                 "views", "triggers")
+_SCOPED_PARTS = (
+    "tables",
+    "columns",
+    "constraints",
+    "indexes",
+    "index_expressions",
+    "sequences",
+    "views",
+    "triggers",
+)
 
 
 @dataclass(frozen=True)
@@ -155,11 +171,16 @@ def _queries(version: tuple[int, ...]) -> _Queries | None:
         return None
     if "%" in ctes or any("%" in sql for sql in (*parts.values(), enums)):
         return None  # the scoped query binds a parameter
-    scoped_ctes = ctes[len("WITH "):].replace(
+    scoped_ctes = ctes[len("WITH ") :].replace(
         _REL_FILTER,
-        "WHERE c.oid = ANY(ARRAY(SELECT oid FROM scope)) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')")
-    return _Queries(full=full.replace(anchor, f"{anchor}'rels', ({_RELS}),\n"), ctes=scoped_ctes,
-                    parts={**parts, "rels": _RELS}, enums=enums)
+        "WHERE c.oid = ANY(ARRAY(SELECT oid FROM scope)) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
+    )
+    return _Queries(
+        full=full.replace(anchor, f"{anchor}'rels', ({_RELS}),\n"),
+        ctes=scoped_ctes,
+        parts={**parts, "rels": _RELS},
+        enums=enums,
+    )
 
 
 @dataclass
@@ -299,11 +320,14 @@ class PostgresTracker:
             name = f"migration_gate_ddl_{self._pid}"
             conn.exec_driver_sql(
                 f"CREATE OR REPLACE FUNCTION pg_temp.{name}() RETURNS event_trigger "
-                f"LANGUAGE plpgsql AS '{body.replace(chr(39), chr(39) * 2)}'")
+                f"LANGUAGE plpgsql AS '{body.replace(chr(39), chr(39) * 2)}'"
+            )
             for suffix, on in (("end", "ddl_command_end"), ("drop", "sql_drop")):
                 conn.exec_driver_sql(f"DROP EVENT TRIGGER IF EXISTS {name}_{suffix}")
-                conn.exec_driver_sql(f"CREATE EVENT TRIGGER {name}_{suffix} ON {on} "
-                                     f"EXECUTE FUNCTION pg_temp.{name}()")
+                conn.exec_driver_sql(
+                    f"CREATE EVENT TRIGGER {name}_{suffix} ON {on} "
+                    f"EXECUTE FUNCTION pg_temp.{name}()"
+                )
                 conn.exec_driver_sql(f"ALTER EVENT TRIGGER {name}_{suffix} ENABLE ALWAYS")
             conn.exec_driver_sql(f"LISTEN {_CHANNEL}")
             conn.commit()
@@ -348,7 +372,9 @@ class PostgresTracker:
             if conn.in_transaction():
                 conn.rollback()
             for suffix in ("end", "drop"):
-                conn.exec_driver_sql(f"DROP EVENT TRIGGER IF EXISTS migration_gate_ddl_{self._pid}_{suffix}")
+                conn.exec_driver_sql(
+                    f"DROP EVENT TRIGGER IF EXISTS migration_gate_ddl_{self._pid}_{suffix}"
+                )
             conn.exec_driver_sql(f"UNLISTEN {_CHANNEL}")
             conn.commit()
         except DBAPIError:  # the connection is going away anyway, and the triggers with it
@@ -391,7 +417,8 @@ class PostgresTracker:
                 f"WHERE evtname IN ('migration_gate_ddl_{self._pid}_end', "
                 f"'migration_gate_ddl_{self._pid}_drop') AND evtenabled = 'A'), "
                 + ", ".join(f"current_setting('{name}')" for name in _MIRRORED),
-                prepare=False).fetchone()
+                prepare=False,
+            ).fetchone()
             session.commit()
         except BaseException:
             session.rollback()
@@ -399,7 +426,9 @@ class PostgresTracker:
         changes = _Changes(full=triggers != 2)
         if settings != self._settings:  # the reader must render names and values alike
             for name, value in zip(_MIRRORED, settings, strict=True):
-                self._reader.dbapi_connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+                self._reader.dbapi_connection.execute(
+                    "SELECT set_config(%s, %s, false)", (name, value)
+                )
             self._settings = settings
             changes.full = True
         for entry in (log or "").split(";"):
@@ -483,8 +512,9 @@ class PostgresTracker:
             triggers.setdefault(trigger.table, []).append(trigger)
         for table in snap.tables:
             cache.set_table(table, tuple(triggers.get(table.name, ())))
-        indexes: dict[int, set[int]] = {cache.oids[t.name]: set() for t in snap.tables
-                                        if t.name in cache.oids}
+        indexes: dict[int, set[int]] = {
+            cache.oids[t.name]: set() for t in snap.tables if t.name in cache.oids
+        }
         for row in doc.get("indexes") or ():
             indexes.setdefault(int(row[1]), set()).add(int(row[0]))
         for owner, owned in indexes.items():

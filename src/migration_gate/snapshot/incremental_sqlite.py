@@ -42,8 +42,12 @@ def _scoped(sql: str, condition: str = "lower(m.name) IN (SELECT name FROM scope
     its shape is not the one this module extends (then every snapshot is a full read)."""
     text = sql.strip()
     words = text.upper().split()
-    if not words or words[0] != "SELECT" or "WHERE" not in words or any(
-            word in words for word in ("ORDER", "GROUP", "LIMIT", "UNION", "HAVING")):
+    if (
+        not words
+        or words[0] != "SELECT"
+        or "WHERE" not in words
+        or any(word in words for word in ("ORDER", "GROUP", "LIMIT", "UNION", "HAVING"))
+    ):
         return None
     return f"{_SCOPE}{text}\n  AND {condition}"
 
@@ -70,7 +74,7 @@ def _unchanged_ends(old: list[MasterRow], new: list[MasterRow]) -> tuple[int, in
     lo, hi = 0, limit - start
     while lo < hi:  # the longest k with equal last k rows, not overlapping the prefix
         mid = (lo + hi + 1) // 2
-        if old[len(old) - mid:] == new[len(new) - mid:]:
+        if old[len(old) - mid :] == new[len(new) - mid :]:
             lo = mid
         else:
             hi = mid - 1
@@ -95,8 +99,10 @@ class SqliteTracker:
 
     def start(self) -> None:
         master = getattr(cs, "_MASTER", "")
-        queries = [_scoped(getattr(cs, name, "")) for name in
-                   ("_COLUMNS", "_FOREIGN_KEYS", "_INDEX_COLUMNS")]
+        queries = [
+            _scoped(getattr(cs, name, ""))
+            for name in ("_COLUMNS", "_FOREIGN_KEYS", "_INDEX_COLUMNS")
+        ]
         subset = _scoped(master, "type <> 'view' AND lower(tbl_name) IN (SELECT name FROM scope)")
         self.enabled = subset is not None and all(q is not None for q in queries)
         if self.enabled:
@@ -140,7 +146,7 @@ class SqliteTracker:
     def _refresh(self, master: list[MasterRow]) -> None:
         old = self._master or []
         start, end = _unchanged_ends(old, master)
-        mid_new, mid_old = master[start:len(master) - end], old[start:len(old) - end]
+        mid_new, mid_old = master[start : len(master) - end], old[start : len(old) - end]
         now = {str(r[1]): r for r in mid_new}  # names are unique in sqlite_master
         before = {str(r[1]): r for r in mid_old}
         changed = [r for name, r in now.items() if before.get(name) != r]
@@ -150,7 +156,9 @@ class SqliteTracker:
             touched |= self._referenced_by.get(name, set())
         created = {str(r[1]).lower(): str(r[1]) for r in mid_new if r[0] == "table"}
         removed = {str(r[1]).lower() for r in mid_old if r[0] == "table"} - created.keys()
-        scope = sorted(n for n in touched if n in created or (n in self._lower and n not in removed))
+        scope = sorted(
+            n for n in touched if n in created or (n in self._lower and n not in removed)
+        )
         for name in touched:
             cached = self._lower.get(name)
             if cached is not None and (name not in scope or created.get(name, cached) != cached):
@@ -161,15 +169,17 @@ class SqliteTracker:
             views = [r for r in master if r[0] == "view"]
             self._views = tuple(
                 View(str(name), normalize.view_definition(str(sql or ""), dialect="sqlite"))
-                for _, name, _, sql in views)
+                for _, name, _, sql in views
+            )
         self._master = master
 
     def _read_tables(self, scope: Sequence[str]) -> None:
         assert self._queries is not None
         param = (json.dumps(list(scope)),)
         master, columns, foreign_keys, index_columns = (self._rows(q, param) for q in self._queries)
-        snap = cs.snapshot_from_rows(master, columns=columns, foreign_keys=foreign_keys,
-                                     index_columns=index_columns)
+        snap = cs.snapshot_from_rows(
+            master, columns=columns, foreign_keys=foreign_keys, index_columns=index_columns
+        )
         for table in snap.tables:
             self._set_table(table, tuple(t for t in snap.triggers if t.table == table.name))
 
@@ -204,5 +214,9 @@ class SqliteTracker:
         if not ignored.isdisjoint(tables):
             tables = {k: v for k, v in tables.items() if k not in ignored}
         triggers = [t for name, ts in self._triggers.items() if name not in ignored for t in ts]
-        return SchemaSnapshot(dialect="sqlite", tables=tuple(tables.values()), views=self._views,
-                              triggers=tuple(triggers))
+        return SchemaSnapshot(
+            dialect="sqlite",
+            tables=tuple(tables.values()),
+            views=self._views,
+            triggers=tuple(triggers),
+        )

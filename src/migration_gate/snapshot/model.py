@@ -72,7 +72,10 @@ class ForeignKey:
 
     @property
     def key(self) -> str:
-        return self.name or f"({', '.join(self.columns)}) -> {self.ref_table}({', '.join(self.ref_columns)})"
+        return (
+            self.name
+            or f"({', '.join(self.columns)}) -> {self.ref_table}({', '.join(self.ref_columns)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -301,7 +304,9 @@ class SchemaSnapshot:
         parts = {k: _dumps(v) for k, v in replace(self, **empty).to_dict().items()}
         for part, key in _KEYED.items():
             items = {key(item): item for item in getattr(self, part)}
-            parts[part] = "{" + ",".join(f"{_dumps(k)}:{_canonical(items[k])}" for k in sorted(items)) + "}"
+            parts[part] = (
+                "{" + ",".join(f"{_dumps(k)}:{_canonical(items[k])}" for k in sorted(items)) + "}"
+            )
         return "{" + ",".join(f"{_dumps(k)}:{v}" for k, v in sorted(parts.items())) + "}"
 
     @cached_property
@@ -350,7 +355,9 @@ class SchemaSnapshot:
                         for k, u in t.get("unique_constraints", {}).items()
                     ),
                     check_constraints=tuple(
-                        CheckConstraint(name=None if k.startswith("check(") else k, expression=c["expression"])
+                        CheckConstraint(
+                            name=None if k.startswith("check(") else k, expression=c["expression"]
+                        )
                         for k, c in t.get("check_constraints", {}).items()
                     ),
                     indexes=tuple(
