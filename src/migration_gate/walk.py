@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from alembic.config import Config
 
@@ -52,6 +52,15 @@ class RevisionHook(Protocol):
     ) -> list[Finding]: ...
 
 
+@runtime_checkable
+class FastForwardListener(Protocol):
+    """A hook that keeps state along the chain and must hear when a walk starts mid-chain
+    (a shard, `--from`): `snapshot` is the schema before the last revision applied
+    without checks."""
+
+    def fast_forwarded(self, snapshot: SchemaSnapshot) -> None: ...
+
+
 @dataclass(frozen=True)
 class WalkOptions:
     """Which part of the chain to check, and how."""
@@ -67,6 +76,8 @@ class WalkOptions:
     root: Path | None = None
     #: fill empty tables before each upgrade and report lost rows (`data-loss`)
     data_probe: bool = True
+    #: snapshot after each revision applied without checks too (for dialect-divergence)
+    record_skipped: bool = False
 
 
 @dataclass
@@ -243,6 +254,53 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     return True
 
 
+def _fast_forward(
+    w: _Walk,
+    skip: list[str],
+    check: list[str],
+    hooks: Sequence[RevisionHook],
+    *,
+    record: bool = False,
+) -> bool:
+    """Apply the revisions before the range to check, without checks (`record`: with a
+    snapshot after each, for checks that compare along the whole chain). Hooks that keep
+    state along the chain hear of the state before the last of them (`fast_forwarded`):
+    what they would have noted up to there belongs to the walk that checks those revisions.
+    False when one of them fails: the walk (shard) that checks it reports it."""
+    listeners = [h for h in hooks if isinstance(h, FastForwardListener)]
+
+    def apply(revs: list[str]) -> None:
+        for rev in revs:
+            w.timed("fast-forward", partial(w.runner.upgrade_many, [rev]))
+            if record:
+                w.snapshots[rev] = w.last = w.timed("fast-forward", w.runner.snapshot)
+
+    try:
+        apply(skip[:-1])
+        if listeners:
+            start = w.last if w.last is not None else w.timed("fast-forward", w.runner.snapshot)
+            for hook in listeners:
+                hook.fast_forwarded(start)
+        w.last = None
+        apply(skip[-1:])
+    except StepFailed as exc:
+        w.last = None
+        rev = w.infos[exc.revision or skip[0]]
+        w.finding(
+            "upgrade-failed",
+            rev,
+            f"walk on {w.dialect} did not reach {check[0] if check else 'its range'}: "
+            f"{exc.revision} failed before it ({exc.cause}); the walk checking {exc.revision} "
+            "reports it",
+            severity="info",
+            line=rev.upgrade_line,
+            unchecked=check,
+        )
+        return False
+    w.applied.extend(skip)
+    return True
+
+
 def _populated(hooks: Sequence[RevisionHook]) -> tuple[str, ...]:
     from migration_gate.probe import DataProbe
 
@@ -260,20 +318,20 @@ def _hooks(options: WalkOptions) -> list[RevisionHook]:
     return [*hooks, *options.hooks]
 
 
-def _select(order: list[str], options: WalkOptions) -> tuple[list[str], list[str]]:
-    """(revisions applied without checks first, revisions to check)."""
+def _select(order: list[str], options: WalkOptions) -> tuple[list[str], list[str], list[str]]:
+    """(revisions applied without checks first, revisions to check, revisions of the
+    requested range after those: the later shards')."""
     lo, hi = 0, len(order)
     if options.start is not None:
         lo = order.index(options.start)
     if options.end is not None:
         hi = order.index(options.end) + 1
+    end = hi
     if options.shard is not None:
         index, count = options.shard
         n = hi - lo
-        a = lo + (n * (index - 1)) // count
-        b = lo + (n * index) // count
-        lo, hi = a, b
-    return order[:lo], order[lo:hi]
+        lo, hi = lo + (n * (index - 1)) // count, lo + (n * index) // count
+    return order[:lo], order[lo:hi], order[hi:end]
 
 
 def walk(
@@ -303,21 +361,20 @@ def walk(
     revs = load_chain(script)
     infos = {r.revision: r for r in revs}
     order = walk_order(revs)
-    skip, check = _select(order, options)
+    skip, check, later = _select(order, options)
     t0 = time.perf_counter()
     runner = StepRunner(config, workspace.url, script=script, invoke=invoke)
     w = _Walk(runner=runner, workspace=workspace, dialect=dialect, infos=infos, root=options.root)
     hooks = _hooks(options)
     completed = False
     try:
-        if skip:
-            w.timed("fast-forward", lambda: runner.upgrade_many(skip))
-            w.applied.extend(skip)
+        if skip and not _fast_forward(w, skip, check, hooks, record=options.record_skipped):
+            check = []
         for i, rev_id in enumerate(check, 1):
             if options.progress:
                 options.progress(dialect, i, len(check), rev_id)
             if not _check_revision(w, infos[rev_id], hooks):
-                rest = check[i:]
+                rest = check[i:] + later  # a shard's failure stops the later shards too
                 if rest:
                     w.finding(
                         "upgrade-failed",
@@ -339,7 +396,7 @@ def walk(
     report.extras[f"{dialect}.schema_hashes"] = w.hashes
     report.extras[f"{dialect}.checked"] = check
     report.extras[f"{dialect}.snapshots"] = w.snapshots
-    if completed and w.snapshots:
+    if completed and check and check[-1] in w.snapshots:
         report.extras[f"{dialect}.head_snapshot"] = w.snapshots[check[-1]]
     return report
 
@@ -357,8 +414,10 @@ def roundtrip(
     script = load_script(config)
     revs = load_chain(script)
     report = Report("roundtrip")
-    report.extend(graph_findings(revs, options.root))
+    if options.shard is None or options.shard[0] == 1:  # chain-level: the first shard's
+        report.extend(graph_findings(revs, options.root))
     with workspace_for_url(url) as ws:
+        ws.ensure_empty()
         walked = walk(config, ws, options, invoke=invoke)
     report.extend(walked.findings)
     report.timings.update(walked.timings)

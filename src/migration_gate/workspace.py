@@ -16,8 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from migration_gate import urls
-from migration_gate.errors import ConfigError
+from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.provision import Provider
+from migration_gate.runner import error_text
 
 __all__ = ["ProviderWorkspace", "ResetWorkspace", "Workspace", "workspace_for_url"]
 
@@ -73,6 +74,38 @@ class ResetWorkspace:
             raise ConfigError(
                 "an in-memory SQLite URL cannot be walked (each connection sees its own database)",
                 hint="use a file: sqlite:///path/to/scratch.db",
+            )
+
+    def ensure_empty(self) -> None:
+        """Refuse a database that already holds tables: the walk would fail on them, and
+        its rebuilds empty the database in place."""
+        u = urls.parse(self.url)
+        if u.get_backend_name() == "sqlite" and not Path(u.database or "").exists():
+            return
+        query = (
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            if u.get_backend_name() == "sqlite"
+            else "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'S') AND n.nspname NOT LIKE 'pg\\_%' "
+            "AND n.nspname <> 'information_schema'"
+        )
+        engine = sa.create_engine(urls.sync_url(u), poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                names = conn.execute(sa.text(query)).scalars().all()
+        except sa.exc.SQLAlchemyError as exc:
+            raise InfrastructureError(
+                f"cannot connect to {urls.mask(self.url)}: {error_text(exc)}",
+                hint="check the URL and that the database server is running",
+            ) from None
+        finally:
+            engine.dispose()
+        if names:
+            raise ConfigError(
+                f"the database at {urls.mask(self.url)} is not empty "
+                f"({len(names)} table(s), e.g. {sorted(names)[0]})",
+                hint="roundtrip works in an empty scratch database it may reset; give it one",
             )
 
     def fresh(self) -> str:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.pool import NullPool
 
 import migration_gate
-from migration_gate.errors import ConfigError
+from migration_gate.errors import ConfigError, InfrastructureError
 from tests.chain_builder import URL_ONLY_ENV, config_for, write_chain
 
 USERS = ("a1", None,
@@ -95,3 +97,24 @@ def test_in_memory_sqlite_is_refused(tmp_path: Path) -> None:
     ini = write_chain(tmp_path, [USERS])
     with pytest.raises(ConfigError, match="in-memory"):
         migration_gate.roundtrip(config_for(ini), "sqlite://")
+
+
+def test_a_database_that_is_not_empty_is_refused_and_left_alone(tmp_path: Path, url: str) -> None:
+    ini = write_chain(tmp_path, [USERS, INDEX_OK])
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE keep_me (id integer)"))
+        conn.execute(sa.text("INSERT INTO keep_me VALUES (1)"))
+    with pytest.raises(ConfigError, match=r"not empty \(1 table\(s\), e\.g\. keep_me\)") as err:
+        migration_gate.roundtrip(config_for(ini), url)
+    assert "empty scratch database" in (err.value.hint or "")
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM keep_me")).scalar() == 1
+    engine.dispose()
+
+
+def test_an_unreachable_server_is_an_infrastructure_error(tmp_path: Path) -> None:
+    ini = write_chain(tmp_path, [USERS])
+    with pytest.raises(InfrastructureError, match=r"cannot connect to .*\*\*\*") as err:
+        migration_gate.roundtrip(config_for(ini), "postgresql://me:s3cret@127.0.0.1:1/x")
+    assert "s3cret" not in str(err.value)

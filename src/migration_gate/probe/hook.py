@@ -65,6 +65,8 @@ class DataProbe:
     root: Path | None = None
     _tracked: dict[str, _Tracked] = field(default_factory=dict)
     _reported: set[tuple[str, str]] = field(default_factory=set)
+    #: tables whose skips the walk that checked the revisions before this one's notes
+    _muted: frozenset[str] = frozenset()
     _stopped: bool = False
     # What spares the re-reads (see `watch`): each table's last row count, the table object
     # and watch epoch it holds for, the statements of the walk's connection, the enum types.
@@ -373,8 +375,14 @@ class DataProbe:
             details=details,
         )
 
+    def fast_forwarded(self, snapshot: SchemaSnapshot) -> None:
+        """The walk starts mid-chain (a shard, `--from`). A table of `snapshot` was first
+        tried before an earlier revision, which another walk checks: that walk notes it if
+        it cannot be filled (so that the union of shard reports is the whole report)."""
+        self._muted = frozenset(t.name for t in snapshot.tables)
+
     def _skipped(self, table: str, reason: str, rev: RevisionInfo, dialect: str) -> list[Finding]:
-        if (table, reason) in self._reported:
+        if (table, reason) in self._reported or table in self._muted:
             return []
         self._reported.add((table, reason))
         return [
