@@ -90,7 +90,6 @@ class _Walk:
     applied: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    hashes: dict[str, str] = field(default_factory=dict)
     snapshots: dict[str, SchemaSnapshot] = field(default_factory=dict)
     #: the last snapshot, while the database is still in that state (saves one per revision)
     last: SchemaSnapshot | None = None
@@ -170,7 +169,6 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
         return False
     w.applied.append(rev.revision)
     after = w.snapshot()
-    w.hashes[rev.revision] = after.sha256()
     w.snapshots[rev.revision] = after
     for hook in hooks:
         w.findings.extend(
@@ -393,7 +391,6 @@ def walk(
     report.extend(w.findings)
     report.timings.update(w.timings)
     report.timings[f"{dialect}.total"] = time.perf_counter() - t0
-    report.extras[f"{dialect}.schema_hashes"] = w.hashes
     report.extras[f"{dialect}.checked"] = check
     report.extras[f"{dialect}.snapshots"] = w.snapshots
     if completed and check and check[-1] in w.snapshots:

@@ -3,9 +3,10 @@
 Everything goes through the step runner's own connection with SQLAlchemy Core `Table`
 objects built from the snapshot (no reflection). Columns are typed `NullType`, so values
 reach the driver as the generator made them and come back as the driver returns them.
-Each table's insert is its own transaction: a failed insert is rolled back alone and
-leaves the connection clean (on PostgreSQL a failed statement would otherwise poison the
-transaction), and committed rows are visible to an env.py that opens its own connection.
+Each table's insert ends a transaction: a failed insert is rolled back alone and leaves the
+connection clean (on PostgreSQL a failed statement would otherwise poison the transaction),
+and committed rows are visible to an env.py that opens its own connection. Reads share the
+transaction they find; the caller ends it with `finish` (one round trip for all of them).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from migration_gate.probe.generate import Plan
 from migration_gate.runner import error_text
 from migration_gate.snapshot.model import Table
 
-__all__ = ["READ_LIMIT", "core_table", "insert", "read_rows", "row_count"]
+__all__ = ["READ_LIMIT", "core_table", "finish", "insert", "read_rows", "row_count"]
 
 #: rows read per table when following the probe rows
 READ_LIMIT = 1000
@@ -33,7 +34,8 @@ def core_table(table: Table, columns: Iterable[str] | None = None) -> sa.Table:
     return sa.Table(table.name, sa.MetaData(), *(sa.Column(n, sa.types.NullType()) for n in names))
 
 
-def _done(conn: Connection) -> None:
+def finish(conn: Connection) -> None:
+    """End the transaction of the reads (a walk's step must not find one open)."""
     if conn.in_transaction():
         conn.commit()
 
@@ -42,7 +44,6 @@ def row_count(conn: Connection, table: str) -> int:
     """The number of rows of `table`."""
     t = sa.table(table)
     count = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-    _done(conn)
     return int(count)
 
 
@@ -55,7 +56,6 @@ def read_rows(
         return []
     t = core_table(table, names)
     result = conn.execute(sa.select(*t.c).limit(limit)).mappings().all()
-    _done(conn)
     return [dict(row) for row in result]
 
 

@@ -89,7 +89,9 @@ class DataProbe:
         if self._stopped:
             return []
         try:
-            return self._fill_and_record(runner, rev, before)
+            findings = self._fill_and_record(runner, rev, before)
+            fill.finish(runner.conn)
+            return findings
         except Exception as exc:  # the probe is an extra: it must never end the walk
             return self._stop(runner, rev, before.dialect, exc)
 
@@ -100,6 +102,7 @@ class DataProbe:
             return []
         try:
             losses = self._compare(runner, before, after)
+            fill.finish(runner.conn)
         except Exception as exc:  # as above
             return self._stop(runner, rev, after.dialect, exc)
         return [self._loss_finding(loss, rev, after.dialect) for loss in losses]
