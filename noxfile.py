@@ -72,3 +72,12 @@ def lock(session: nox.Session) -> None:
     """Write migrations/migration-gate.lock (checksums and schema hashes of every revision)."""
     session.install("-e", ".")
     session.run("migration-gate", "lock", *session.posargs)
+
+
+@nox.session
+def benchmark(session: nox.Session) -> None:
+    """Time roundtrip against the floor and its peers (benchmarks/README.md).
+
+    Arguments go to benchmarks/run.py, e.g. `nox -s benchmark -- --n 50 --skip-peers`."""
+    session.install("-e", ".[bench]")
+    session.run("python", "benchmarks/run.py", *(session.posargs or ["--n", "200", "--also", "400"]))
