@@ -80,4 +80,6 @@ def benchmark(session: nox.Session) -> None:
 
     Arguments go to benchmarks/run.py, e.g. `nox -s benchmark -- --n 50 --skip-peers`."""
     session.install("-e", ".[bench]")
-    session.run("python", "benchmarks/run.py", *(session.posargs or ["--n", "200", "--also", "400"]))
+    session.run(
+        "python", "benchmarks/run.py", *(session.posargs or ["--n", "200", "--also", "400"])
+    )
