@@ -10,12 +10,16 @@ synthetic chain (`generate.py`), for PostgreSQL and SQLite:
   costs per step, the bar we hold ourselves to. `--naive-floor` also times the unpatched
   commands.
 - **ours**: `migration_gate.roundtrip(config, url)` with its defaults, i.e. every check on
-  (graph checks; per revision a snapshot after each step and their diffs, the schema hash,
-  fk-type-mismatch and the data probe).
+  (graph checks; per revision a snapshot after each step and their diffs, fk-type-mismatch
+  and the data probe).
 - **peers** (unless `--skip-peers`, when installed): pytest-alembic's
   `downgrade_leaves_no_trace` (both dialects) and alembic-gauntlet's stairway test
   (PostgreSQL only: it works in per-test schemas over an async driver), each run by
   pytest in a subprocess with its plugin, from a rootdir in the work directory.
+
+Linearity, two ways: the total at `--also N` over the total at `--n`, and the pace (ms per
+revision) over the first and the last `--window` revisions of one walk. The second is
+measured within one run, so a machine that slows down between two runs does not show in it.
 
 Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several) and
 the start-up of `migration-gate --help` (a subprocess, median of several).
@@ -73,6 +77,8 @@ class Results:
     notes: list[str] = field(default_factory=list)
     snapshot_ms: dict[str, float] = field(default_factory=dict)
     help_s: float | None = None
+    #: ms per revision over the first and the last window of revisions, per (dialect, n, what)
+    pace: dict[tuple[str, int, str], tuple[float, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +88,8 @@ class Results:
                           for (d, n), b in self.breakdown.items()},
             "snapshot_ms": {k: round(v, 2) for k, v in self.snapshot_ms.items()},
             "help_seconds": None if self.help_s is None else round(self.help_s, 3),
+            "pace_ms": [{"dialect": d, "n": n, "what": w, "first": round(a, 2), "last": round(b, 2)}
+                        for (d, n, w), (a, b) in self.pace.items()],
             "notes": self.notes,
         }
 
@@ -101,8 +109,10 @@ def _one_script_directory(config: Config) -> Iterator[None]:
         ScriptDirectory.from_config = original  # type: ignore[method-assign]
 
 
-def floor(ini: Path, url: str, n: int, *, naive: bool = False) -> float:
-    """Per-migration up → down → up with alembic.command, one connection, no checks."""
+def floor(ini: Path, url: str, n: int, *, naive: bool = False,
+          marks: list[float] | None = None) -> float:
+    """Per-migration up → down → up with alembic.command, one connection, no checks
+    (`marks`: gets the time at the end of each revision)."""
     config = Config(str(ini))
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
@@ -118,6 +128,8 @@ def floor(ini: Path, url: str, n: int, *, naive: bool = False) -> float:
                 conn.commit()
                 command.upgrade(config, rev)
                 conn.commit()
+                if marks is not None:
+                    marks.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - t0
     engine.dispose()
     return elapsed
@@ -133,13 +145,44 @@ def probe_note() -> str | None:
     return None
 
 
-def ours(ini: Path, url: str) -> tuple[float, migration_gate.Report]:
+@dataclass
+class _Clock:
+    """A walk hook that notes when each revision's check begins (it adds two calls per
+    revision, nothing else)."""
+
+    t0: float
+    marks: list[float] = field(default_factory=list)
+
+    def before_upgrade(self, runner: Any, rev: Any, before: Any) -> list[Any]:
+        self.marks.append(time.perf_counter() - self.t0)
+        return []
+
+    def after_upgrade(self, runner: Any, rev: Any, before: Any, after: Any) -> list[Any]:
+        return []
+
+
+def ours(ini: Path, url: str, marks: list[float] | None = None) -> tuple[float, migration_gate.Report]:
     """`migration_gate.roundtrip` on `url` with its defaults: every check on (graph checks,
-    snapshots and their diffs, fk-type-mismatch, the data probe)."""
+    snapshots and their diffs, fk-type-mismatch, the data probe). `marks`: gets the time
+    at the end of each revision."""
     config = Config(str(ini))
     t0 = time.perf_counter()
-    report = migration_gate.roundtrip(config, url)
-    return time.perf_counter() - t0, report
+    clock = _Clock(t0)
+    options = WalkOptions(hooks=[clock]) if marks is not None else None
+    report = migration_gate.roundtrip(config, url, options=options)
+    elapsed = time.perf_counter() - t0
+    if marks is not None:
+        marks.extend([*clock.marks[1:], elapsed])
+    return elapsed, report
+
+
+def pace(marks: list[float], window: int) -> tuple[float, float] | None:
+    """ms per revision over the first and the last `window` revisions (None: too few)."""
+    if window < 1 or len(marks) < 2 * window:
+        return None
+    first = marks[window - 1] / window
+    last = (marks[-1] - marks[-window - 1]) / window
+    return first * 1000, last * 1000
 
 
 PYTEST_ALEMBIC_CONFTEST = '''
@@ -276,10 +319,11 @@ def help_seconds(repeat: int) -> float:
 # -- the run --------------------------------------------------------------------------------
 
 
-def _floor_on(provider: Provider, ini: Path, n: int, *, naive: bool = False) -> float:
+def _floor_on(provider: Provider, ini: Path, n: int, *, naive: bool = False,
+              marks: list[float] | None = None) -> float:
     url = provider.scratch("bench_floor")
     try:
-        return floor(ini, url, n, naive=naive)
+        return floor(ini, url, n, naive=naive, marks=marks)
     finally:
         provider.drop(url)
 
@@ -301,20 +345,27 @@ def run(args: argparse.Namespace) -> Results:
             ini = generate(work / f"chain_{n}", ChainSpec(n=n, **spec))
             for d in dialects:
                 p = providers[d]
-                floors: list[float] = []
-                best: tuple[float, migration_gate.Report] | None = None
+                floors: list[tuple[float, list[float]]] = []
+                best: tuple[float, migration_gate.Report, list[float]] | None = None
                 for r in range(max(args.repeat, 1)):  # interleaved: both see the same machine
                     _log(f"{d} n={n}: floor, then migration-gate roundtrip ({r + 1})")
-                    floors.append(_floor_on(p, ini, n))
+                    floor_marks: list[float] = []
+                    floors.append((_floor_on(p, ini, n, marks=floor_marks), floor_marks))
                     url = p.scratch("bench_ours")
+                    marks: list[float] = []
                     try:
-                        result = ours(ini, url)
+                        seconds, report = ours(ini, url, marks)
                     finally:
                         p.drop(url)
-                    if best is None or result[0] < best[0]:
-                        best = result
-                res.times[d, n, "floor"] = min(floors)
+                    if best is None or seconds < best[0]:
+                        best = (seconds, report, marks)
                 assert best is not None
+                fastest_floor = min(floors, key=lambda f: f[0])
+                res.times[d, n, "floor"] = fastest_floor[0]
+                for what, what_marks in (("floor", fastest_floor[1]), ("ours", best[2])):
+                    measured = pace(what_marks, args.window)
+                    if measured is not None:
+                        res.pace[d, n, what] = measured
                 res.times[d, n, "ours"] = best[0]
                 res.breakdown[d, n] = {k.split(".", 1)[1]: v for k, v in best[1].timings.items()
                                        if k.startswith(d + ".")}
@@ -388,6 +439,11 @@ def render(res: Results, args: argparse.Namespace) -> str:
                 target = "≥ 20x" if peer == "pytest-alembic" else "(reference)"
                 out.append(f"| {d} n={args.n}: {peer} / ours | "
                            f"{_ratio(t[d, args.n, peer], t[d, args.n, 'ours'])} | {target} |")
+    for (d, n, what), (first, last) in res.pace.items():
+        if n == max(args.n, *args.also):
+            out.append(f"| {d} n={n}: {what}, ms per revision, first {args.window} → last "
+                       f"{args.window} | {first:.1f} → {last:.1f} ({last / first:.2f}x) | "
+                       f"{'≈ 1x (linear)' if what == 'ours' else '(reference)'} |")
     for d, ms in res.snapshot_ms.items():
         target = "≤ 20 ms" if d == "postgresql" else "(reference)"
         out.append(f"| snapshot of {args.snapshot_tables} tables, {d} (median) | {ms:.1f} ms | {target} |")
@@ -419,6 +475,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--enums", type=int, default=0, metavar="EVERY", help="chain option, see generate.py")
     p.add_argument("--checks", type=int, default=0, metavar="EVERY", help="chain option")
     p.add_argument("--indexes", type=int, default=0, metavar="K", help="chain option")
+    p.add_argument("--window", type=int, default=50,
+                   help="revisions at each end of the chain for the pace (ms per revision)")
     p.add_argument("--snapshot-tables", type=int, default=200, help="0 to skip the snapshot timing")
     p.add_argument("--snapshot-repeat", type=int, default=15)
     p.add_argument("--help-repeat", type=int, default=7, help="0 to skip the --help timing")

@@ -20,7 +20,7 @@ def test_run_on_a_small_chain_with_every_option(tmp_path: Path, pg_admin_url: st
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--n", "6", "--also", "8",
          "--enums", "2", "--checks", "3", "--indexes", "1", "--skip-peers", "--repeat", "1",
-         "--snapshot-tables", "5", "--snapshot-repeat", "1", "--help-repeat", "1",
+         "--window", "3", "--snapshot-tables", "5", "--snapshot-repeat", "1", "--help-repeat", "1",
          "--pg-url", pg_admin_url, "--work", str(tmp_path / "work"), "--json", str(out)],
         capture_output=True, text=True, check=False, timeout=300,
     )
@@ -35,6 +35,10 @@ def test_run_on_a_small_chain_with_every_option(tmp_path: Path, pg_admin_url: st
     assert results["help_seconds"] > 0
     assert "| postgresql n=6: ours / floor |" in proc.stdout
     assert "| postgresql: ours n=8 / n=6 |" in proc.stdout
+    paces = {(p["dialect"], p["n"], p["what"]): (p["first"], p["last"]) for p in results["pace_ms"]}
+    assert set(paces) == measured  # every walk timed per revision, both ends of the chain
+    assert all(first > 0 and last > 0 for first, last in paces.values())
+    assert "| sqlite n=8: ours, ms per revision, first 3 → last 3 |" in proc.stdout
 
 
 def test_generated_chain_has_what_it_says(tmp_path: Path) -> None:
