@@ -112,13 +112,15 @@ def _one_script_directory(config: Config) -> Iterator[None]:
 def floor(ini: Path, url: str, n: int, *, naive: bool = False,
           marks: list[float] | None = None) -> float:
     """Per-migration up → down → up with alembic.command, one connection, no checks
-    (`marks`: gets the time at the end of each revision)."""
+    (`marks`: gets the time before the first revision, then at the end of each)."""
     config = Config(str(ini))
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
         config.attributes["connection"] = conn
         scope = contextlib.nullcontext() if naive else _one_script_directory(config)
         t0 = time.perf_counter()
+        if marks is not None:
+            marks.append(0.0)
         with scope:
             for i in range(1, n + 1):
                 rev = revision_id(i)
@@ -164,7 +166,7 @@ class _Clock:
 def ours(ini: Path, url: str, marks: list[float] | None = None) -> tuple[float, migration_gate.Report]:
     """`migration_gate.roundtrip` on `url` with its defaults: every check on (graph checks,
     snapshots and their diffs, fk-type-mismatch, the data probe). `marks`: gets the time
-    at the end of each revision."""
+    at the start of each revision's check, then the end of the walk."""
     config = Config(str(ini))
     t0 = time.perf_counter()
     clock = _Clock(t0)
@@ -172,15 +174,17 @@ def ours(ini: Path, url: str, marks: list[float] | None = None) -> tuple[float, 
     report = migration_gate.roundtrip(config, url, options=options)
     elapsed = time.perf_counter() - t0
     if marks is not None:
-        marks.extend([*clock.marks[1:], elapsed])
+        marks.extend([*clock.marks, elapsed])
     return elapsed, report
 
 
 def pace(marks: list[float], window: int) -> tuple[float, float] | None:
-    """ms per revision over the first and the last `window` revisions (None: too few)."""
-    if window < 1 or len(marks) < 2 * window:
+    """ms per revision over the first and the last `window` revisions, from the times at
+    the boundaries of the revisions (n + 1 of them; set-up before the first is left out).
+    None when there are too few."""
+    if window < 1 or len(marks) < 2 * window + 1:
         return None
-    first = marks[window - 1] / window
+    first = (marks[window] - marks[0]) / window
     last = (marks[-1] - marks[-window - 1]) / window
     return first * 1000, last * 1000
 

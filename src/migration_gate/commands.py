@@ -102,7 +102,11 @@ def roundtrip(
     with _providers(settings, _dialects(dialect)) as providers:
         for d, provider in providers.items():
             with ProviderWorkspace(provider, f"roundtrip_{d}") as ws:
-                part = walk(settings.alembic_config(ws.url), ws, options)
+                walk_config = settings.alembic_config(ws.url)
+                same = walk_config.get_main_option("script_location") == config.get_main_option(
+                    "script_location"
+                )
+                part = walk(walk_config, ws, options, chain=(script, revs) if same else None)
             report.extend(part.findings)
             report.timings.update(part.timings)
             report.extras.update(part.extras)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from migration_gate import urls
 from migration_gate.findings import Finding, Report
@@ -338,12 +339,16 @@ def walk(
     options: WalkOptions | None = None,
     *,
     invoke: Invoke | None = None,
+    chain: tuple[ScriptDirectory, list[RevisionInfo]] | None = None,
 ) -> Report:
-    """Walk the chain on the workspace's database (one dialect). No graph checks."""
+    """Walk the chain on the workspace's database (one dialect). No graph checks.
+
+    `chain`: the script directory of `config` and its revisions, when the caller already
+    loaded them (reading a long chain twice costs more than its first revisions' checks)."""
     options = options or WalkOptions()
     report = Report("roundtrip")
     dialect = urls.dialect_of(workspace.url)
-    script = load_script(config)
+    script = chain[0] if chain is not None else load_script(config)
     broken = revision_map_error(script)
     if broken:
         report.add(
@@ -356,7 +361,7 @@ def walk(
             )
         )
         return report
-    revs = load_chain(script)
+    revs = chain[1] if chain is not None else load_chain(script)
     infos = {r.revision: r for r in revs}
     order = walk_order(revs)
     skip, check, later = _select(order, options)
@@ -415,7 +420,7 @@ def roundtrip(
         report.extend(graph_findings(revs, options.root))
     with workspace_for_url(url) as ws:
         ws.ensure_empty()
-        walked = walk(config, ws, options, invoke=invoke)
+        walked = walk(config, ws, options, invoke=invoke, chain=(script, revs))
     report.extend(walked.findings)
     report.timings.update(walked.timings)
     report.extras.update(walked.extras)

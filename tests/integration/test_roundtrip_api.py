@@ -118,3 +118,32 @@ def test_an_unreachable_server_is_an_infrastructure_error(tmp_path: Path) -> Non
     with pytest.raises(InfrastructureError, match=r"cannot connect to .*\*\*\*") as err:
         migration_gate.roundtrip(config_for(ini), "postgresql://me:s3cret@127.0.0.1:1/x")
     assert "s3cret" not in str(err.value)
+
+
+@pytest.mark.postgres
+def test_the_chain_is_read_once_per_run(
+    tmp_path: Path, sqlite_url: str, pg_admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading a long chain costs as much as checking its first revisions: the API and the
+    # command (both dialects) read the script directory once. A spy, not a stand-in: the
+    # real loader runs.
+    from alembic.script import ScriptDirectory
+
+    from migration_gate import commands
+    from migration_gate.settings import load_settings
+
+    loads: list[str] = []
+    real = ScriptDirectory.from_config.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[ScriptDirectory], config: Any) -> ScriptDirectory:
+        loads.append(str(config.get_main_option("script_location")))
+        return real(cls, config)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(ScriptDirectory, "from_config", classmethod(counting))
+    ini = write_chain(tmp_path, [USERS, INDEX_OK, AFTER])
+    report = migration_gate.roundtrip(config_for(ini), sqlite_url)
+    assert report.ok and len(loads) == 1
+    loads.clear()
+    report = commands.roundtrip(load_settings(ini, pg_url=pg_admin_url), dialect="all")
+    assert report.ok and len(loads) == 1
+    assert report.extras["sqlite.checked"] == report.extras["postgresql.checked"] == ["a1", "a2", "a3"]
