@@ -85,6 +85,22 @@ def test_losses_on_tables_untouched_for_revisions_are_still_seen(
     assert (loss.revision, loss.details["table"]) == ("a3", "users")
 
 
+def test_rows_a_downgrade_removed_are_counted_again_before_the_next_revision(
+    tmp_path: Path, url: str
+) -> None:
+    # a2 seeds a row; its (sloppy) downgrade empties users, probe rows and all, and the
+    # re-upgrade seeds again: the same table object, one row. The probe must count again
+    # before a3 (statements ran since it last looked), or a3's harmless UPDATE would look
+    # like it lost the three probe rows that a2's downgrade took.
+    seed = ("a2", "a1", "op.execute(\"INSERT INTO users (id, email) VALUES (1, 'seed@x')\")",
+            "op.execute('DELETE FROM users')")
+    a3 = ("a3", "a2", "op.execute('UPDATE users SET plan = plan')", "pass\nop.execute('SELECT 1')")
+    ini = write_chain(tmp_path, [USERS, seed, a3])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    assert found(report, "data-loss") == []
+    assert report.ok, [f.message for f in report.findings]
+
+
 @pytest.mark.postgres
 def test_rows_deleted_inside_a_function_are_seen(tmp_path: Path, pg_url: str) -> None:
     fn = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_gate.checks.divergence import Divergence, divergence_findings, divergences
-from migration_gate.checks.fk_types import describe, fk_type_mismatches
+from migration_gate.checks.fk_types import FkTypeCheck, describe, fk_type_mismatches
 from migration_gate.revisions import RevisionInfo
 from migration_gate.snapshot.model import (
     Column,
@@ -53,6 +53,35 @@ def test_same_family_is_not_a_mismatch() -> None:
     )
     # a key to a table the snapshot does not have is not judged
     assert fk_type_mismatches(SchemaSnapshot("sqlite", (records("integer"),))) == []
+
+
+def test_the_hook_reports_what_a_revision_introduced_among_shared_objects(
+    tmp_path: Path,
+) -> None:
+    # A walk's snapshots share the objects a step did not touch: a key type change on the
+    # referenced side alone (the referring table is the very same object) is still found,
+    # once; an untouched mismatch is not reported again.
+    rev = RevisionInfo("r2", ("r1",), tmp_path / "r2.py", upgrade_line=3)
+    hook = FkTypeCheck(root=tmp_path)
+    refs, others = records("integer"), Table("others", (Column("id", "integer"),))
+    before = SchemaSnapshot("sqlite", (users("integer"), refs, others))
+    after = SchemaSnapshot("sqlite", (users("char(32)"), refs, others))
+    (found,) = hook.after_upgrade(None, rev, before, after)  # type: ignore[arg-type]
+    assert found.details["table"] == "thought_records" and found.revision == "r2"
+    later = SchemaSnapshot("sqlite", (after.tables[0], refs, Table("more", ())))
+    assert hook.after_upgrade(None, rev, after, later) == []  # type: ignore[arg-type]
+    fixed = SchemaSnapshot("sqlite", (after.tables[0], records("char(32)")))
+    assert hook.after_upgrade(None, rev, later, fixed) == []  # type: ignore[arg-type]
+    # equal but not identical objects: nothing changed, nothing to report
+    copy = SchemaSnapshot("sqlite", (users("char(32)"), records("integer")))
+    assert hook.after_upgrade(None, rev, SchemaSnapshot("sqlite", (users("char(32)"), refs)), copy) == []  # type: ignore[arg-type]
+
+
+def test_a_snapshot_refuses_two_tables_of_one_name() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="duplicate table 'users'"):
+        SchemaSnapshot("sqlite", (users("uuid"), records("uuid"), users("integer")))
 
 
 def pg_and_sqlite(pg_extra: tuple[Column, ...] = ()) -> tuple[SchemaSnapshot, SchemaSnapshot]:

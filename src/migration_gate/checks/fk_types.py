@@ -149,10 +149,16 @@ def _affected(before: SchemaSnapshot, after: SchemaSnapshot) -> set[str] | None:
     """
     if before.enums != after.enums:
         return None
+    # the very same objects on both sides cannot differ: set arithmetic on their ids (in C)
+    # leaves the few that a revision touched
+    olds = dict(zip(map(id, before.tables), before.tables, strict=True))
+    news = dict(zip(map(id, after.tables), after.tables, strict=True))
     changed = {
-        t.name for t in after.tables if before.table(t.name) is not t and before.table(t.name) != t
+        t.name for t in (news[i] for i in news.keys() - olds.keys()) if before.table(t.name) != t
     }
-    changed.update(t.name for t in before.tables if after.table(t.name) is None)
+    changed.update(
+        t.name for t in (olds[i] for i in olds.keys() - news.keys()) if after.table(t.name) is None
+    )
     if not changed:
         return changed
     return changed | {

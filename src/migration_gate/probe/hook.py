@@ -11,7 +11,7 @@ upgrades meet real data, as they would in production. A table the probe cannot f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,9 +115,8 @@ class DataProbe:
         counts = self._counts
         self._before_snap, self._before_epoch = snap, watch.epoch
         with watch.quiet():
-            for t in snap.tables:  # only the tables something may have changed since
-                if not self._clean(t, watch):
-                    counts[t.name] = fill.row_count(conn, t.name)
+            for t in self._unclean(snap.tables, watch):  # something may have changed them
+                counts[t.name] = fill.row_count(conn, t.name)
             self._follow(conn, snap, counts, watch)
             return self._fill(conn, rev, snap, counts, watch)
 
@@ -161,9 +160,8 @@ class DataProbe:
                 primary_key=table.primary_key,
                 rows=self._read(conn, table, columns),
             )
-        for t in snap.tables:  # what the probe knows now holds for these objects, this epoch
-            if not self._clean(t, watch):
-                self._synced[t.name] = (t, watch.epoch)
+        for t in self._unclean(snap.tables, watch):  # what the probe knows now holds for
+            self._synced[t.name] = (t, watch.epoch)  # these objects, this epoch
         return findings
 
     def _state_before(self, table: Table) -> TableState:
@@ -195,12 +193,15 @@ class DataProbe:
             self._synced.clear()
         return watch
 
-    def _clean(self, table: Table, watch: DataWatch) -> bool:
-        """Whether the probe's count and rows of `table` still hold: the same object (the
-        same schema, not dropped and created again), and no statement since that may have
-        changed rows."""
-        synced = self._synced.get(table.name)
-        return synced is not None and synced[0] is table and synced[1] == watch.epoch
+    def _unclean(self, tables: Iterable[Table], watch: DataWatch) -> list[Table]:
+        """The tables whose count and rows the probe must read again. It may keep what it
+        knows of a table only when the table is the same object (the same schema, not
+        dropped and created again) and no statement since may have changed rows (the same
+        watch epoch). One pass, inline: this runs over every table, twice per revision."""
+        synced, epoch = self._synced, watch.epoch
+        return [
+            t for t in tables if (s := synced.get(t.name)) is None or s[0] is not t or s[1] != epoch
+        ]
 
     def _follow(
         self,
@@ -211,10 +212,17 @@ class DataProbe:
     ) -> None:
         """Find the probe rows again (a downgrade and re-upgrade, or a rebuilt database,
         may have changed or removed them since the last upgrade)."""
-        for name, tracked in list(self._tracked.items()):
+        synced, epoch = self._synced, watch.epoch if watch is not None else None
+        stale = [  # reading the others again would find the rows the probe holds
+            (name, tracked)
+            for name, tracked in self._tracked.items()
+            if epoch is None
+            or (s := synced.get(name)) is None
+            or s[1] != epoch
+            or snap.table(name) is not s[0]
+        ]
+        for name, tracked in stale:
             table = snap.table(name)
-            if table is not None and watch is not None and self._clean(table, watch):
-                continue  # reading it again would find the rows the probe holds
             if table is None or not counts.get(name):
                 del self._tracked[name]
                 continue
@@ -276,11 +284,14 @@ class DataProbe:
     ) -> list[Loss]:
         losses: list[Loss] = []
         new_tables = [t for t in after.tables if before.table(t.name) is None]
-        everything = watch.epoch != self._before_epoch
-        for t in before.tables:
+        if watch.epoch != self._before_epoch:
+            todo = list(before.tables)
+        else:  # skip the same objects with no statement since: they hold the rows they held
+            present = set(map(id, after.tables))
+            unclean = {id(t) for t in self._unclean(before.tables, watch)}
+            todo = [t for t in before.tables if id(t) not in present or id(t) in unclean]
+        for t in todo:
             name, table = t.name, after.table(t.name)
-            if not everything and table is t and self._clean(t, watch):
-                continue  # the same object and no statement since: the rows it held
             state = self._state_before(t)
             if table is None:
                 losses += self._vanished(conn, name, state, new_tables, after)
