@@ -444,7 +444,7 @@ def render(res: Results, args: argparse.Namespace) -> str:
                 out.append(f"| {d} n={args.n}: {peer} / ours | "
                            f"{_ratio(t[d, args.n, peer], t[d, args.n, 'ours'])} | {target} |")
     for (d, n, what), (first, last) in res.pace.items():
-        if n == max(args.n, *args.also):
+        if n == max([args.n, *args.also]):
             out.append(f"| {d} n={n}: {what}, ms per revision, first {args.window} → last "
                        f"{args.window} | {first:.1f} → {last:.1f} ({last / first:.2f}x) | "
                        f"{'≈ 1x (linear)' if what == 'ours' else '(reference)'} |")

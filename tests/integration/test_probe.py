@@ -92,8 +92,12 @@ def test_rows_a_downgrade_removed_are_counted_again_before_the_next_revision(
     # re-upgrade seeds again: the same table object, one row. The probe must count again
     # before a3 (statements ran since it last looked), or a3's harmless UPDATE would look
     # like it lost the three probe rows that a2's downgrade took.
-    seed = ("a2", "a1", "op.execute(\"INSERT INTO users (id, email) VALUES (1, 'seed@x')\")",
-            "op.execute('DELETE FROM users')")
+    seed = (
+        "a2",
+        "a1",
+        "op.execute(\"INSERT INTO users (id, email) VALUES (1, 'seed@x')\")",
+        "op.execute('DELETE FROM users')",
+    )
     a3 = ("a3", "a2", "op.execute('UPDATE users SET plan = plan')", "pass\nop.execute('SELECT 1')")
     ini = write_chain(tmp_path, [USERS, seed, a3])
     report = migration_gate.roundtrip(config_for(ini), url)
@@ -112,7 +116,9 @@ def test_rows_deleted_inside_a_function_are_seen(tmp_path: Path, pg_url: str) ->
     )
     ini = write_chain(tmp_path, [USERS, NOTES, fn])
     report = migration_gate.roundtrip(config_for(ini), pg_url)
-    assert [(f.revision, f.details["table"]) for f in found(report, "data-loss")] == [("a3", "users")]
+    assert [(f.revision, f.details["table"]) for f in found(report, "data-loss")] == [
+        ("a3", "users")
+    ]
 
 
 def test_without_the_probe_nothing_is_filled_or_reported(tmp_path: Path, url: str) -> None:
@@ -144,6 +150,32 @@ def test_data_preserving_changes_stay_quiet(tmp_path: Path, url: str) -> None:
     ini = write_chain(tmp_path, [USERS, widen, rename])
     report = migration_gate.roundtrip(config_for(ini), url)
     assert report.findings == [], report.findings
+
+
+def test_names_that_need_quoting_are_filled_and_followed(tmp_path: Path, url: str) -> None:
+    """The probe writes its own SQL: a table and columns named with a space, a double quote,
+    a percent sign (a placeholder to a `format` driver), upper case and a keyword."""
+    odd = (
+        "a1",
+        None,
+        "op.create_table('Odd \"t%ble\"', sa.Column('id', sa.Integer, primary_key=True), "
+        "sa.Column('select', sa.String(20), nullable=False), "
+        "sa.Column('Mixed %s Case', sa.Integer, nullable=False))",
+        "op.drop_table('Odd \"t%ble\"')",
+    )
+    delete = (
+        "a2",
+        "a1",
+        "op.execute(sa.table('Odd \"t%ble\"', sa.column('select')).delete()"
+        ".where(sa.column('select').is_not(None)))",
+        "pass\nop.execute('SELECT 1')",
+    )
+    ini = write_chain(tmp_path, [odd, delete])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    assert not found(report, "probe-skipped"), report.findings
+    (loss,) = found(report, "data-loss")
+    assert (loss.revision, loss.details["table"]) == ("a2", 'Odd "t%ble"')
+    assert loss.details["kind"] == "rows"
 
 
 def test_a_table_it_cannot_fill_is_noted_and_does_not_poison_the_next(

@@ -7,6 +7,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
+import pytest
+
+from migration_gate.probe import fill
 from migration_gate.probe.generate import Plan, Skip, fill_order, in_list_values, plan_rows
 from migration_gate.snapshot.model import (
     CheckConstraint,
@@ -37,7 +40,9 @@ USERS_PG = Table(
 
 
 def plan(
-    table: Table, s: SchemaSnapshot, parents: Mapping[str, Sequence[Mapping[str, object]]] | None = None
+    table: Table,
+    s: SchemaSnapshot,
+    parents: Mapping[str, Sequence[Mapping[str, object]]] | None = None,
 ) -> Plan:
     got = plan_rows(table, s, parents or {})
     assert isinstance(got, Plan), got
@@ -204,9 +209,18 @@ def test_fill_order_puts_parents_first_and_survives_cycles() -> None:
 
 def test_a_reference_without_foreign_key_takes_the_likely_parents_keys() -> None:
     # a later migration may add the foreign key: the values must already be consistent
-    posts = Table("posts", (Column("id", "integer", nullable=False), Column("user_id", "uuid", nullable=False),
-                            Column("category_id", "integer")), primary_key=("id",))
-    categories = Table("categories", (Column("id", "integer", nullable=False),), primary_key=("id",))
+    posts = Table(
+        "posts",
+        (
+            Column("id", "integer", nullable=False),
+            Column("user_id", "uuid", nullable=False),
+            Column("category_id", "integer"),
+        ),
+        primary_key=("id",),
+    )
+    categories = Table(
+        "categories", (Column("id", "integer", nullable=False),), primary_key=("id",)
+    )
     s = snap("postgresql", USERS_PG, categories, posts)
     assert fill_order(s).index("users") < fill_order(s).index("posts")
     keys = [uuid.uuid4() for _ in range(3)]
@@ -216,10 +230,31 @@ def test_a_reference_without_foreign_key_takes_the_likely_parents_keys() -> None
 
 
 def test_text_that_looks_like_uuid_storage_gets_uuid_text() -> None:
-    table = Table("t", (Column("ref", "varchar(36)", nullable=False), Column("token", "char(32)", nullable=False),
-                        Column("external_id", "text", nullable=False), Column("code", "varchar(2)", nullable=False)))
+    table = Table(
+        "t",
+        (
+            Column("ref", "varchar(36)", nullable=False),
+            Column("token", "char(32)", nullable=False),
+            Column("external_id", "text", nullable=False),
+            Column("code", "varchar(2)", nullable=False),
+        ),
+    )
     first = plan(table, snap("postgresql", table)).as_dicts()[0]
     assert str(uuid.UUID(first["ref"])) == first["ref"]
     assert uuid.UUID(hex=first["token"]).hex == first["token"]
     uuid.UUID(first["external_id"])
     assert first["code"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("style", "expected"),
+    [
+        ("qmark", ["?", "?", "?"]),  # pysqlite
+        ("pyformat", ["%s", "%s", "%s"]),  # psycopg, psycopg2
+        ("format", ["%s", "%s", "%s"]),  # pg8000
+        ("numeric", [":1", ":2", ":3"]),
+        ("numeric_dollar", ["$1", "$2", "$3"]),
+    ],
+)
+def test_the_probe_insert_speaks_each_paramstyle(style: str, expected: list[str]) -> None:
+    assert fill.marks(style, 3) == expected

@@ -1,8 +1,11 @@
 """The data probe's database I/O: count rows, insert planned rows, read rows back.
 
-Everything goes through the step runner's own connection with SQLAlchemy Core `Table`
-objects built from the snapshot (no reflection). Columns are typed `NullType`, so values
-reach the driver as the generator made them and come back as the driver returns them.
+Everything goes through the step runner's own connection as driver SQL: identifiers quoted
+by the dialect's own preparer, values as parameters in the driver's paramstyle. No Core
+statement is compiled: every table is a new name, so SQLAlchemy's statement cache would
+miss every time, and compiling costs about five times the round trip (1.2 to 1.6 ms against
+0.2 to 0.25 ms for a read on PostgreSQL, `benchmarks/README.md`). Values reach the driver as
+the generator made them and come back as the driver returns them (no type processing).
 Each table's insert ends a transaction: a failed insert is rolled back alone and leaves the
 connection clean (on PostgreSQL a failed statement would otherwise poison the transaction),
 and committed rows are visible to an env.py that opens its own connection. Reads share the
@@ -11,10 +14,9 @@ transaction they find; the caller ends it with `finish` (one round trip for all 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, StatementError
 
@@ -22,16 +24,10 @@ from migration_gate.probe.generate import Plan
 from migration_gate.runner import error_text
 from migration_gate.snapshot.model import Table
 
-__all__ = ["READ_LIMIT", "core_table", "finish", "insert", "read_rows", "row_count"]
+__all__ = ["READ_LIMIT", "finish", "insert", "marks", "read_rows", "row_count"]
 
 #: rows read per table when following the probe rows
 READ_LIMIT = 1000
-
-
-def core_table(table: Table, columns: Iterable[str] | None = None) -> sa.Table:
-    """A Core `Table` for `table` (all its columns, or only `columns`), untyped."""
-    names = list(columns) if columns is not None else [c.name for c in table.columns]
-    return sa.Table(table.name, sa.MetaData(), *(sa.Column(n, sa.types.NullType()) for n in names))
 
 
 def finish(conn: Connection) -> None:
@@ -42,8 +38,8 @@ def finish(conn: Connection) -> None:
 
 def row_count(conn: Connection, table: str) -> int:
     """The number of rows of `table`."""
-    t = sa.table(table)
-    count = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+    quoted = conn.dialect.identifier_preparer.quote(table)
+    count = conn.exec_driver_sql(f"SELECT count(*) FROM {quoted}").scalar_one()
     return int(count)
 
 
@@ -54,18 +50,34 @@ def read_rows(
     names = [c for c in dict.fromkeys(columns) if table.column(c) is not None]
     if not names:
         return []
-    t = core_table(table, names)
-    result = conn.execute(sa.select(*t.c).limit(limit)).mappings().all()
-    return [dict(row) for row in result]
+    quote = conn.dialect.identifier_preparer.quote
+    sql = f"SELECT {', '.join(map(quote, names))} FROM {quote(table.name)} LIMIT {int(limit)}"
+    return [dict(zip(names, row, strict=True)) for row in conn.exec_driver_sql(sql)]
 
 
 def insert(conn: Connection, plan: Plan, table: Table) -> str | None:
-    """Insert the planned rows in one transaction; the database's error text if it refused."""
-    t = core_table(table, plan.columns)
+    """Insert the planned rows in one statement and one transaction; the database's error
+    text if it refused."""
+    quote = conn.dialect.identifier_preparer.quote
+    width = len(plan.columns)
+    places = marks(conn.dialect.paramstyle, width * len(plan.rows))
+    rows = ", ".join(f"({', '.join(places[i : i + width])})" for i in range(0, len(places), width))
+    sql = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, plan.columns))}) VALUES {rows}"
+    values = tuple(v for r in plan.rows for v in r)
     try:
-        conn.execute(sa.insert(t), plan.as_dicts())
+        conn.exec_driver_sql(sql, values)
         conn.commit()
     except (DBAPIError, StatementError) as exc:
         conn.rollback()
         return error_text(exc)
     return None
+
+
+def marks(style: str, count: int) -> list[str]:
+    """`count` positional placeholders in the paramstyle `style` (PEP 249)."""
+    if style == "qmark":
+        return ["?"] * count
+    if style in ("numeric", "numeric_dollar"):
+        lead = ":" if style == "numeric" else "$"
+        return [f"{lead}{i}" for i in range(1, count + 1)]
+    return ["%s"] * count  # format, pyformat: psycopg, psycopg2, pg8000
