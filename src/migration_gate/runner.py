@@ -31,7 +31,15 @@ from migration_gate.errors import ConfigError, InfrastructureError, MigrationErr
 from migration_gate.snapshot import SchemaSnapshot
 from migration_gate.snapshot.incremental import IncrementalCapture
 
-__all__ = ["Invoke", "StepFailed", "StepRunner", "error_text", "load_script", "revision_map_error"]
+__all__ = [
+    "Invoke",
+    "StepFailed",
+    "StepRunner",
+    "error_code",
+    "error_text",
+    "load_script",
+    "revision_map_error",
+]
 
 T = TypeVar("T")
 #: wraps each Alembic command the tool runs (a worker thread, an app context...)
@@ -41,12 +49,16 @@ Invoke = Callable[[Callable[[], Any]], Any]
 class StepFailed(MigrationError):
     """A revision step raised. `cause` is the database's (or Python's) own error text."""
 
-    def __init__(self, revision: str, direction: str, cause: str, line: int | None) -> None:
+    def __init__(
+        self, revision: str, direction: str, cause: str, line: int | None, code: str | None = None
+    ) -> None:
         super().__init__(
             f"{direction} of {revision} failed: {cause}", revision=revision, cause=cause
         )
         self.direction = direction
         self.line = line
+        #: the database's error code (`error_code`), None for a Python error
+        self.code = code
 
 
 def load_script(config: Config) -> ScriptDirectory:
@@ -85,6 +97,23 @@ def error_text(exc: BaseException) -> str:
         name = type(exc).__name__
     lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()][:4]
     return urls.mask_text(f"{name}: {' | '.join(lines)}" if lines else name)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The database's code for the error that `exc` is or wraps: PostgreSQL's SQLSTATE
+    (`23502`), SQLite's extended result name (`SQLITE_CONSTRAINT_NOTNULL`); None when no
+    database error is behind it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        orig = current.orig if isinstance(current, DBAPIError) else current
+        for attr in ("sqlstate", "pgcode", "sqlite_errorname"):  # psycopg, psycopg2, sqlite3
+            code = getattr(orig, attr, None)
+            if isinstance(code, str) and code:
+                return code
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def _line_in(exc: BaseException, path: str | None) -> int | None:
@@ -212,7 +241,7 @@ class StepRunner:
         except Exception as exc:
             self._recover()
             raise StepFailed(
-                revision, direction, error_text(exc), _line_in(exc, script.path)
+                revision, direction, error_text(exc), _line_in(exc, script.path), error_code(exc)
             ) from exc
         if not self.shared_connection:
             applied = revision in self.heads() if is_upgrade else revision not in self.heads()

@@ -4,7 +4,9 @@ For each revision in topological order, on one dialect: snapshot, upgrade, snaps
 downgrade, snapshot (must equal the first: `downgrade-leaves-trace`), upgrade again,
 snapshot (must equal the second: `reupgrade-differs`). A failed downgrade or re-upgrade, or
 a trace, does not end the walk: the database is rebuilt at that revision and the walk goes
-on, so one run reports every defect. Only a failed upgrade stops the walk of that dialect.
+on, so one run reports every defect. Only a failed upgrade stops the walk of that dialect;
+one that failed with the data probe's rows in the tables is tried again on a fresh database
+without them, and when it passes there the walk goes on from that database.
 
 Checks that look at one revision's before/after state plug in as `RevisionHook`s; the walk
 itself only knows about schemas. Two are built in: `fk-type-mismatch` (always) and the data
@@ -151,23 +153,22 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
     except StepFailed as exc:
         populated = _populated(hooks)
-        hint = "fix the migration; the database refused it (earlier revisions are fine)"
-        if populated:
-            hint = (
-                f"the tables held rows ({', '.join(populated[:6])}: the data probe's synthetic "
-                "rows): a migration must also work on a populated database, e.g. give a new "
-                "NOT NULL column a server default; --no-data checks the schema alone"
+        outcome = _upgrade_on_empty_tables(w, rev) if populated else exc
+        if isinstance(outcome, StepFailed):
+            hint = "fix the migration; the database refused it (earlier revisions are fine)"
+            if populated:
+                hint = "fix the migration; the database refuses it on empty tables too"
+            w.finding(
+                "upgrade-failed",
+                rev,
+                f"upgrade of {_label(rev)} failed on {w.dialect}: {outcome.cause}",
+                line=outcome.line or rev.upgrade_line,
+                error=outcome.cause,
+                hint=hint,
             )
-        w.finding(
-            "upgrade-failed",
-            rev,
-            f"upgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
-            line=exc.line or rev.upgrade_line,
-            error=exc.cause,
-            hint=hint,
-            populated_tables=list(populated),
-        )
-        return False
+            return False
+        _failed_on_rows(w, rev, exc, populated)
+        before = outcome
     w.applied.append(rev.revision)
     after = w.snapshot()
     w.snapshots[rev.revision] = after
@@ -251,6 +252,65 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     else:
         w.last = again
     return True
+
+
+#: errors that any row raises, whatever its values (a NOT NULL column left without one):
+#: PostgreSQL's not_null_violation, SQLite's constraint on a copied row (batch mode), and
+#: SQLite's refusal to ADD COLUMN ... NOT NULL without a default to a table that has rows
+#: (a generic SQLITE_ERROR; SQLite's messages are not translated)
+_ANY_ROW = frozenset({"23502", "SQLITE_CONSTRAINT_NOTNULL"})
+_ANY_ROW_TEXT = "Cannot add a NOT NULL column"
+
+
+def _upgrade_on_empty_tables(w: _Walk, rev: RevisionInfo) -> SchemaSnapshot | StepFailed:
+    """After an upgrade failed with the probe's rows in the tables: the same upgrade on a
+    fresh database at the same revisions, without them. The snapshot before it when it
+    passed (the walk goes on from there), its failure when it failed on empty tables too."""
+    w.rebuild()
+    before = w.snapshot()
+    try:
+        w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+    except StepFailed as exc:
+        return exc
+    return before
+
+
+def _failed_on_rows(
+    w: _Walk, rev: RevisionInfo, exc: StepFailed, populated: tuple[str, ...]
+) -> None:
+    """The upgrade failed with rows in the tables and passed without them. An error when
+    any row fails it (production has rows); a warning when it failed on the values the
+    probe made up, which real rows may not hold (text that is not an enum label, say)."""
+    tables = ", ".join(populated[:6]) + (", ..." if len(populated) > 6 else "")
+    common: dict[str, Any] = dict(
+        line=exc.line or rev.upgrade_line,
+        error=exc.cause,
+        error_code=exc.code,
+        populated_tables=list(populated),
+        passes_on_empty_tables=True,
+    )
+    if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
+        w.finding(
+            "upgrade-failed",
+            rev,
+            f"upgrade of {_label(rev)} fails on {w.dialect} when the tables hold rows "
+            f"({tables}) and passes only on empty ones: {exc.cause}",
+            hint="a database with rows will refuse it: give the new NOT NULL column a server "
+            "default, or add it nullable, fill it, then set NOT NULL",
+            **common,
+        )
+        return
+    w.finding(
+        "upgrade-failed",
+        rev,
+        f"upgrade of {_label(rev)} fails on {w.dialect} on the data probe's synthetic rows "
+        f"({tables}) and passes on empty tables: {exc.cause}",
+        severity="warning",
+        hint="the probe's made-up values are not ones this migration accepts; make sure every "
+        "value a real row can hold converts (map the others in the migration), or run "
+        "with --no-data to check the schema alone",
+        **common,
+    )
 
 
 def _fast_forward(

@@ -178,6 +178,40 @@ def test_names_that_need_quoting_are_filled_and_followed(tmp_path: Path, url: st
     assert loss.details["kind"] == "rows"
 
 
+def test_an_upgrade_that_fails_on_empty_tables_too_stops_the_walk(
+    tmp_path: Path, url: str
+) -> None:
+    broken = ("a2", "a1", "op.execute('UPDATE no_such_table SET x = 1')", "pass")
+    later = ("a3", "a2", "op.create_index('ix_users_plan', 'users', ['plan'])",
+             "op.drop_index('ix_users_plan', 'users')")
+    ini = write_chain(tmp_path, [USERS, broken, later])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    failed = found(report, "upgrade-failed")
+    assert [(f.revision, f.severity) for f in failed] == [("a2", "error"), ("a2", "info")]
+    assert "empty tables too" in failed[0].details["hint"] and "no_such_table" in failed[0].message
+    assert failed[1].details["unchecked"] == ["a3"]
+
+
+def test_a_failure_on_the_probe_rows_keeps_the_database_code(tmp_path: Path, url: str) -> None:
+    """What tells "any row fails this" from "the probe's values fail this": the database's
+    own error code, kept from the exception the migration raised."""
+    region = (
+        "a2",
+        "a1",
+        "op.add_column('users', sa.Column('region', sa.String(5), nullable=False))",
+        "with op.batch_alter_table('users') as b:\n    b.drop_column('region')",
+    )
+    ini = write_chain(tmp_path, [USERS, region])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    (failed,) = found(report, "upgrade-failed")
+    assert failed.severity == "error" and failed.details["passes_on_empty_tables"] is True
+    assert failed.details["populated_tables"] == ["users"]
+    sqlite = url.startswith("sqlite")
+    assert failed.details["error_code"] == ("SQLITE_ERROR" if sqlite else "23502")
+    assert "server default" in failed.details["hint"]
+    assert report.findings == [failed]  # a2 was checked on empty tables: down and up again
+
+
 def test_a_table_it_cannot_fill_is_noted_and_does_not_poison_the_next(
     tmp_path: Path, url: str
 ) -> None:
