@@ -131,6 +131,22 @@ class _Walk:
             )
         )
 
+    def step_failed(
+        self, check: str, rev: RevisionInfo, exc: StepFailed, what: str, hint: str
+    ) -> None:
+        """A step that raised: `what` failed on this dialect, with the database's error."""
+        line = exc.line or (
+            rev.downgrade_line if exc.direction == "downgrade" else rev.upgrade_line
+        )
+        self.finding(
+            check,
+            rev,
+            f"{what} on {self.dialect}: {exc.cause}",
+            line=line,
+            error=exc.cause,
+            hint=hint,
+        )
+
     def rebuild(self) -> None:
         """A fresh database at exactly the revisions applied so far."""
         self.last = None
@@ -158,14 +174,7 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
             hint = "fix the migration; the database refused it (earlier revisions are fine)"
             if populated:
                 hint = "fix the migration; the database refuses it on empty tables too"
-            w.finding(
-                "upgrade-failed",
-                rev,
-                f"upgrade of {_label(rev)} failed on {w.dialect}: {outcome.cause}",
-                line=outcome.line or rev.upgrade_line,
-                error=outcome.cause,
-                hint=hint,
-            )
+            w.step_failed("upgrade-failed", rev, outcome, f"upgrade of {_label(rev)} failed", hint)
             return False
         _failed_on_rows(w, rev, exc, populated)
         before = outcome
@@ -192,13 +201,12 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     try:
         w.timed("downgrade", lambda: w.runner.downgrade(rev.revision))
     except StepFailed as exc:
-        w.finding(
+        w.step_failed(
             "downgrade-failed",
             rev,
-            f"downgrade of {_label(rev)} failed on {w.dialect}: {exc.cause}",
-            line=exc.line or rev.downgrade_line,
-            error=exc.cause,
-            hint="fix downgrade() so that it undoes exactly what upgrade() did",
+            exc,
+            f"downgrade of {_label(rev)} failed",
+            "fix downgrade() so that it undoes exactly what upgrade() did",
         )
         w.rebuild()
         return True
@@ -221,13 +229,12 @@ def _check_revision(w: _Walk, rev: RevisionInfo, hooks: Sequence[RevisionHook]) 
     try:
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
     except StepFailed as exc:
-        w.finding(
+        w.step_failed(
             "reupgrade-failed",
             rev,
-            f"upgrade of {_label(rev)} fails after its own downgrade on {w.dialect}: {exc.cause}",
-            line=exc.line or rev.upgrade_line,
-            error=exc.cause,
-            hint="the downgrade left something the upgrade trips over; see downgrade-leaves-trace",
+            exc,
+            f"upgrade of {_label(rev)} fails after its own downgrade",
+            "the downgrade left something the upgrade trips over; see downgrade-leaves-trace",
         )
         w.rebuild()
         return True
