@@ -106,6 +106,45 @@ def test_rows_a_downgrade_removed_are_counted_again_before_the_next_revision(
 
 
 @pytest.mark.postgres
+def test_a_column_dropped_and_added_again_unchanged_is_lost_where_it_happens(
+    tmp_path: Path, url: str
+) -> None:
+    """The schema after a2 equals the schema before it; the values of `plan` are gone all
+    the same. The loss belongs to a2, not to the next revision that writes to the table."""
+    again = (
+        "a2",
+        "a1",
+        "op.drop_column('users', 'plan')\n"
+        "op.add_column('users', sa.Column('plan', sa.String(20), nullable=True))",
+        "pass\nop.execute('SELECT 1')",
+    )
+    touch = ("a3", "a2", "op.execute('UPDATE users SET email = email')", "pass\nop.execute('SELECT 1')")
+    ini = write_chain(tmp_path, [USERS, again, touch])
+    report = migration_gate.roundtrip(config_for(ini), url)
+    losses = found(report, "data-loss")
+    assert [(f.revision, f.details["table"]) for f in losses] == [("a2", "users")], losses
+    assert "users.plan" in losses[0].message
+
+
+@pytest.mark.postgres
+def test_values_rewritten_by_ddl_that_keeps_the_schema_are_seen(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """ALTER COLUMN ... TYPE with USING to the same type rewrites every value and changes no
+    part of the schema."""
+    rewrite = (
+        "a2",
+        "a1",
+        "op.alter_column('users', 'plan', type_=sa.String(20), existing_type=sa.String(20), "
+        "postgresql_using=\"plan || '!'\")",
+        "pass\nop.execute('SELECT 1')",
+    )
+    ini = write_chain(tmp_path, [USERS, rewrite])
+    report = migration_gate.roundtrip(config_for(ini), pg_url)
+    losses = found(report, "data-loss")
+    assert [(f.revision, f.details["table"]) for f in losses] == [("a2", "users")], losses
+
+
 def test_rows_deleted_inside_a_function_are_seen(tmp_path: Path, pg_url: str) -> None:
     fn = (
         "a3",

@@ -195,8 +195,8 @@ class DataProbe:
 
     def _unclean(self, tables: Iterable[Table], watch: DataWatch) -> list[Table]:
         """The tables whose count and rows the probe must read again. It may keep what it
-        knows of a table only when the table is the same object (the same schema, not
-        dropped and created again) and no statement since may have changed rows (the same
+        knows of a table only when the table is the same object (no statement altered,
+        dropped or created it since) and no other statement may have changed rows (the same
         watch epoch). One pass, inline: this runs over every table, twice per revision."""
         synced, epoch = self._synced, watch.epoch
         return [

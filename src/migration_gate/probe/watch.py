@@ -5,8 +5,9 @@ long chain that is most of the walk's time, and almost all of it re-reads tables
 statement touched. `DataWatch` listens to the statements of the walk's connection and
 counts an *epoch* each time one may have changed rows that the snapshots cannot show:
 anything but DDL, reads of the catalogs or of the version table, transaction control and
-the like (`may_change_rows`). DDL changes rows only of the tables whose schema it changes,
-and those show in the snapshots (a table dropped and created again is a new object there).
+the like (`may_change_rows`). DDL changes rows only of the tables it alters, and the
+snapshots show those: a table that a statement altered (even back to the same schema, as a
+column dropped and added again) or dropped and created again is a new object there.
 So a table whose `Table` object and epoch are those of the probe's last read holds the
 rows the probe read; everything else is read again. When in doubt, a statement counts.
 """

@@ -189,6 +189,10 @@ class _Changes:
 
     full: bool = False
     relations: set[int] = field(default_factory=set)
+    #: relations a statement was run on itself (ALTER TABLE, a column dropped): these may
+    #: hold other values now; the rest of `relations` changed only in objects they own
+    #: (constraints, triggers, defaults), which leave the rows as they were
+    altered: set[int] = field(default_factory=set)
     dropped: set[int] = field(default_factory=set)
     enums: bool = False
 
@@ -211,14 +215,20 @@ class _Cache:
     referenced_by: dict[str, set[str]] = field(default_factory=dict)  # table → tables naming it
     sequences_of: dict[str, set[str]] = field(default_factory=dict)  # table → sequences it owns
 
-    def set_table(self, table: Table, triggers: tuple[Trigger, ...]) -> None:
+    def set_table(self, table: Table, triggers: tuple[Trigger, ...], *, keep: bool) -> None:
+        """`keep`: no statement altered the table itself (it was read again for a
+        neighbour's sake, or for an object it owns); when it is equal, the cached object
+        stays (diffs compare by identity first, and the data probe trusts an object it has
+        seen to hold the rows it read). A table that a statement altered is always a new
+        object, equal or not: dropping a column and adding it again, or `ALTER COLUMN ...
+        TYPE ... USING`, can rewrite every value and leave the schema as it was."""
         name = table.name
         old = self.tables.get(name)
         if old is not None:
             for fk in old.foreign_keys:
                 self.referenced_by.get(fk.ref_table, set()).discard(name)
-            if old == table:
-                table = old  # keep the very object: later diffs compare by identity first
+            if keep and old == table:
+                table = old
         for fk in table.foreign_keys:
             self.referenced_by.setdefault(fk.ref_table, set()).add(name)
         self.tables[name] = table
@@ -445,6 +455,7 @@ class PostgresTracker:
         if klass == "pg_class":
             if kind == "C":
                 changes.relations.add(oid)
+                changes.altered.add(oid)
             elif oid in self._cache.index_owner:
                 changes.relations.add(self._cache.index_owner[oid])
             elif oid in self._cache.rels:
@@ -469,7 +480,7 @@ class PostgresTracker:
         doc = self._query(self._queries.full)
         snap = cp.snapshot_from_catalog(doc)
         self._cache = _Cache(enums=snap.enums, functions=snap.functions, extensions=snap.extensions)
-        self._absorb(doc, snap)
+        self._absorb(doc, snap, touched=None)
 
     def _refresh(self, changes: _Changes) -> None:
         assert self._queries is not None
@@ -495,10 +506,13 @@ class PostgresTracker:
         seen = {int(oid) for oid, _, _ in doc.get("rels") or ()}
         for oid in scope - seen:  # created and dropped again, dropped with its owner, an index
             cache.forget(oid)
-        self._absorb(doc, snap)
+        self._absorb(doc, snap, touched=changes.altered)
 
-    def _absorb(self, doc: Mapping[str, Any], snap: SchemaSnapshot) -> None:
-        """Take the relations of a (scoped or full) read into the cache."""
+    def _absorb(
+        self, doc: Mapping[str, Any], snap: SchemaSnapshot, *, touched: set[int] | None
+    ) -> None:
+        """Take the relations of a (scoped or full) read into the cache. `touched`: the
+        relations a statement altered (None: all of them, a full read)."""
         cache = self._cache
         for oid_text, name, kind in doc.get("rels") or ():
             oid = int(oid_text)
@@ -511,7 +525,8 @@ class PostgresTracker:
         for trigger in snap.triggers:
             triggers.setdefault(trigger.table, []).append(trigger)
         for table in snap.tables:
-            cache.set_table(table, tuple(triggers.get(table.name, ())))
+            keep = touched is not None and cache.oids.get(table.name) not in touched
+            cache.set_table(table, tuple(triggers.get(table.name, ())), keep=keep)
         indexes: dict[int, set[int]] = {
             cache.oids[t.name]: set() for t in snap.tables if t.name in cache.oids
         }

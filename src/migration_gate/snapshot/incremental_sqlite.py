@@ -139,7 +139,9 @@ class SqliteTracker:
         self._referenced_by.clear()
         self._lower.clear()
         for table in snap.tables:
-            self._set_table(table, tuple(t for t in snap.triggers if t.table == table.name))
+            self._set_table(
+                table, tuple(t for t in snap.triggers if t.table == table.name), keep=False
+            )
         self._views = snap.views
         self._master = master
 
@@ -152,6 +154,8 @@ class SqliteTracker:
         changed = [r for name, r in now.items() if before.get(name) != r]
         changed += [r for name, r in before.items() if name not in now]
         touched = {str(r[2]).lower() for r in changed if r[0] != "view"}
+        # tables whose own text changed (not only an index's): they may hold other values
+        direct = frozenset(str(r[2]).lower() for r in changed if r[0] == "table")
         for name in list(touched):  # a referrer's foreign keys may name it by its key
             touched |= self._referenced_by.get(name, set())
         created = {str(r[1]).lower(): str(r[1]) for r in mid_new if r[0] == "table"}
@@ -164,7 +168,7 @@ class SqliteTracker:
             if cached is not None and (name not in scope or created.get(name, cached) != cached):
                 self._drop_table(cached)  # dropped, or renamed to another case
         if scope:
-            self._read_tables(scope)
+            self._read_tables(scope, direct)
         if any(r[0] == "view" for r in changed):
             views = [r for r in master if r[0] == "view"]
             self._views = tuple(
@@ -173,7 +177,8 @@ class SqliteTracker:
             )
         self._master = master
 
-    def _read_tables(self, scope: Sequence[str]) -> None:
+    def _read_tables(self, scope: Sequence[str], direct: frozenset[str]) -> None:
+        """Read `scope` (lower-case names); `direct`: those whose own text changed."""
         assert self._queries is not None
         param = (json.dumps(list(scope)),)
         master, columns, foreign_keys, index_columns = (self._rows(q, param) for q in self._queries)
@@ -181,14 +186,17 @@ class SqliteTracker:
             master, columns=columns, foreign_keys=foreign_keys, index_columns=index_columns
         )
         for table in snap.tables:
-            self._set_table(table, tuple(t for t in snap.triggers if t.table == table.name))
+            triggers = tuple(t for t in snap.triggers if t.table == table.name)
+            self._set_table(table, triggers, keep=table.name.lower() not in direct)
 
-    def _set_table(self, table: Table, triggers: tuple[Trigger, ...]) -> None:
+    def _set_table(self, table: Table, triggers: tuple[Trigger, ...], *, keep: bool) -> None:
+        """As `PostgresTracker`'s cache: an equal table stays the cached object only when
+        it was read for a neighbour's sake (`keep`); one whose text changed is new."""
         old = self._tables.get(table.name)
         if old is not None:
             self._unrefer(old)
-            if old == table:
-                table = old  # keep the very object: later diffs compare by identity first
+            if keep and old == table:
+                table = old
         for fk in table.foreign_keys:
             self._referenced_by.setdefault(fk.ref_table.lower(), set()).add(table.name.lower())
         self._tables[table.name] = table
