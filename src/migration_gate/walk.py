@@ -289,34 +289,32 @@ def _failed_on_rows(
     any row fails it (production has rows); a warning when it failed on the values the
     probe made up, which real rows may not hold (text that is not an enum label, say)."""
     tables = ", ".join(populated[:6]) + (", ..." if len(populated) > 6 else "")
-    common: dict[str, Any] = dict(
+    if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
+        severity = "error"
+        how = f"when the tables hold rows ({tables}) and passes only on empty ones"
+        hint = (
+            "a database with rows will refuse it: give the new NOT NULL column a server "
+            "default, or add it nullable, fill it, then set NOT NULL"
+        )
+    else:
+        severity = "warning"
+        how = f"on the data probe's synthetic rows ({tables}) and passes on empty tables"
+        hint = (
+            "the probe's made-up values are not ones this migration accepts; make sure every "
+            "value a real row can hold converts (map the others in the migration), or run "
+            "with --no-data to check the schema alone"
+        )
+    w.finding(
+        "upgrade-failed",
+        rev,
+        f"upgrade of {_label(rev)} fails on {w.dialect} {how}: {exc.cause}",
         line=exc.line or rev.upgrade_line,
+        severity=severity,
+        hint=hint,
         error=exc.cause,
         error_code=exc.code,
         populated_tables=list(populated),
         passes_on_empty_tables=True,
-    )
-    if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
-        w.finding(
-            "upgrade-failed",
-            rev,
-            f"upgrade of {_label(rev)} fails on {w.dialect} when the tables hold rows "
-            f"({tables}) and passes only on empty ones: {exc.cause}",
-            hint="a database with rows will refuse it: give the new NOT NULL column a server "
-            "default, or add it nullable, fill it, then set NOT NULL",
-            **common,
-        )
-        return
-    w.finding(
-        "upgrade-failed",
-        rev,
-        f"upgrade of {_label(rev)} fails on {w.dialect} on the data probe's synthetic rows "
-        f"({tables}) and passes on empty tables: {exc.cause}",
-        severity="warning",
-        hint="the probe's made-up values are not ones this migration accepts; make sure every "
-        "value a real row can hold converts (map the others in the migration), or run "
-        "with --no-data to check the schema alone",
-        **common,
     )
 
 
