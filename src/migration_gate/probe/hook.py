@@ -115,9 +115,10 @@ class DataProbe:
         counts = self._counts
         self._before_snap, self._before_epoch = snap, watch.epoch
         with watch.quiet():
-            for t in self._unclean(snap.tables, watch):  # something may have changed them
+            unclean = self._unclean(snap.tables, watch)  # something may have changed them
+            for t in unclean:
                 counts[t.name] = fill.row_count(conn, t.name)
-            self._follow(conn, snap, counts, watch)
+            self._follow(conn, snap, counts, {t.name for t in unclean})
             return self._fill(conn, rev, snap, counts, watch)
 
     def _fill(
@@ -208,18 +209,15 @@ class DataProbe:
         conn: Connection,
         snap: SchemaSnapshot,
         counts: Mapping[str, int],
-        watch: DataWatch | None = None,
+        unclean: set[str],
     ) -> None:
         """Find the probe rows again (a downgrade and re-upgrade, or a rebuilt database,
-        may have changed or removed them since the last upgrade)."""
-        synced, epoch = self._synced, watch.epoch if watch is not None else None
-        stale = [  # reading the others again would find the rows the probe holds
+        may have changed or removed them since the last upgrade) in the `unclean` tables
+        and in those that are gone; in the others they are the rows the probe holds."""
+        stale = [
             (name, tracked)
             for name, tracked in self._tracked.items()
-            if epoch is None
-            or (s := synced.get(name)) is None
-            or s[1] != epoch
-            or snap.table(name) is not s[0]
+            if name in unclean or snap.table(name) is None
         ]
         for name, tracked in stale:
             table = snap.table(name)
