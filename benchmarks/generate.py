@@ -94,18 +94,23 @@ def _revision(i: int, spec: ChainSpec) -> str:
         "sa.Column('created_at', sa.DateTime, server_default=sa.func.now(), nullable=False)",
     ]
     if i > 1:
-        cols.append(f"sa.Column('prev_id', sa.Integer, sa.ForeignKey('{_table(i - 1)}.id', "
-                    f"name='fk_{table}_prev', ondelete='CASCADE'))")
+        cols.append(
+            f"sa.Column('prev_id', sa.Integer, sa.ForeignKey('{_table(i - 1)}.id', "
+            f"name='fk_{table}_prev', ondelete='CASCADE'))"
+        )
     cols += [f"sa.Column('extra{k}', sa.Integer)" for k in range(spec.extra_indexes)]
     if enum:
         cols.append(f"sa.Column('state', sa.Enum('new', 'open', 'closed', name='state_{table}'))")
     if check:
         cols.append(f"sa.CheckConstraint('length(name) > 0', name='ck_{table}_name')")
-    up = [f"op.create_table(\n        '{table}',\n        "
-          + ",\n        ".join(cols) + ",\n    )",
-          f"op.create_index('ix_{table}_name', '{table}', ['name'])"]
-    up += [f"op.create_index('ix_{table}_extra{k}', '{table}', ['extra{k}'])"
-           for k in range(spec.extra_indexes)]
+    up = [
+        f"op.create_table(\n        '{table}',\n        " + ",\n        ".join(cols) + ",\n    )",
+        f"op.create_index('ix_{table}_name', '{table}', ['name'])",
+    ]
+    up += [
+        f"op.create_index('ix_{table}_extra{k}', '{table}', ['extra{k}'])"
+        for k in range(spec.extra_indexes)
+    ]
     down = [f"op.drop_table('{table}')"]
     if enum:
         down.append(f"sa.Enum(name='state_{table}').drop(op.get_bind(), checkfirst=True)")
@@ -137,15 +142,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="directory to write the Alembic project into")
     parser.add_argument("--n", type=int, default=200, help="number of revisions (default 200)")
-    parser.add_argument("--enums", type=int, nargs="?", const=5, default=0, metavar="EVERY",
-                        help="a native enum column every EVERY revisions (default 5)")
-    parser.add_argument("--checks", type=int, nargs="?", const=3, default=0, metavar="EVERY",
-                        help="a check constraint every EVERY revisions (default 3)")
-    parser.add_argument("--indexes", type=int, default=0, metavar="K",
-                        help="K extra indexed columns per table")
+    parser.add_argument(
+        "--enums",
+        type=int,
+        nargs="?",
+        const=5,
+        default=0,
+        metavar="EVERY",
+        help="a native enum column every EVERY revisions (default 5)",
+    )
+    parser.add_argument(
+        "--checks",
+        type=int,
+        nargs="?",
+        const=3,
+        default=0,
+        metavar="EVERY",
+        help="a check constraint every EVERY revisions (default 3)",
+    )
+    parser.add_argument(
+        "--indexes", type=int, default=0, metavar="K", help="K extra indexed columns per table"
+    )
     args = parser.parse_args(argv)
-    ini = generate(args.root, ChainSpec(n=args.n, enum_every=args.enums,
-                                        check_every=args.checks, extra_indexes=args.indexes))
+    ini = generate(
+        args.root,
+        ChainSpec(
+            n=args.n, enum_every=args.enums, check_every=args.checks, extra_indexes=args.indexes
+        ),
+    )
     print(ini)
     return 0
 

@@ -58,9 +58,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import ChainSpec, generate, revision_id
 
 import migration_gate
-from migration_gate.provision import PostgresProvider, Provider, SqliteProvider
+from migration_gate.db.provision import PostgresProvider, Provider, SqliteProvider
 from migration_gate.snapshot import capture
-from migration_gate.walk import WalkOptions
+from migration_gate.walk.run import WalkOptions
 
 __all__ = ["Results", "main"]
 
@@ -82,14 +82,20 @@ class Results:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "times": [{"dialect": d, "n": n, "what": w, "seconds": round(s, 3)}
-                      for (d, n, w), s in self.times.items()],
-            "breakdown": {f"{d}/{n}": {k: round(v, 3) for k, v in b.items()}
-                          for (d, n), b in self.breakdown.items()},
+            "times": [
+                {"dialect": d, "n": n, "what": w, "seconds": round(s, 3)}
+                for (d, n, w), s in self.times.items()
+            ],
+            "breakdown": {
+                f"{d}/{n}": {k: round(v, 3) for k, v in b.items()}
+                for (d, n), b in self.breakdown.items()
+            },
             "snapshot_ms": {k: round(v, 2) for k, v in self.snapshot_ms.items()},
             "help_seconds": None if self.help_s is None else round(self.help_s, 3),
-            "pace_ms": [{"dialect": d, "n": n, "what": w, "first": round(a, 2), "last": round(b, 2)}
-                        for (d, n, w), (a, b) in self.pace.items()],
+            "pace_ms": [
+                {"dialect": d, "n": n, "what": w, "first": round(a, 2), "last": round(b, 2)}
+                for (d, n, w), (a, b) in self.pace.items()
+            ],
             "notes": self.notes,
         }
 
@@ -109,8 +115,9 @@ def _one_script_directory(config: Config) -> Iterator[None]:
         ScriptDirectory.from_config = original  # type: ignore[method-assign]
 
 
-def floor(ini: Path, url: str, n: int, *, naive: bool = False,
-          marks: list[float] | None = None) -> float:
+def floor(
+    ini: Path, url: str, n: int, *, naive: bool = False, marks: list[float] | None = None
+) -> float:
     """Per-migration up → down → up with alembic.command, one connection, no checks
     (`marks`: gets the time before the first revision, then at the end of each)."""
     config = Config(str(ini))
@@ -163,7 +170,9 @@ class _Clock:
         return []
 
 
-def ours(ini: Path, url: str, marks: list[float] | None = None) -> tuple[float, migration_gate.Report]:
+def ours(
+    ini: Path, url: str, marks: list[float] | None = None
+) -> tuple[float, migration_gate.Report]:
     """`migration_gate.roundtrip` on `url` with its defaults: every check on (graph checks,
     snapshots and their diffs, fk-type-mismatch, the data probe). `marks`: gets the time
     at the start of each revision's check, then the end of the walk."""
@@ -189,7 +198,7 @@ def pace(marks: list[float], window: int) -> tuple[float, float] | None:
     return first * 1000, last * 1000
 
 
-PYTEST_ALEMBIC_CONFTEST = '''
+PYTEST_ALEMBIC_CONFTEST = """
 import os
 
 import pytest
@@ -208,13 +217,13 @@ def alembic_engine():
     engine = sa.create_engine(os.environ["BENCH_URL"], poolclass=NullPool)
     yield engine
     engine.dispose()
-'''
+"""
 
-PYTEST_ALEMBIC_TEST = '''
+PYTEST_ALEMBIC_TEST = """
 from pytest_alembic.tests.experimental import test_downgrade_leaves_no_trace  # noqa: F401
-'''
+"""
 
-GAUNTLET_TEST = '''
+GAUNTLET_TEST = """
 import os
 
 import pytest
@@ -238,11 +247,12 @@ class TestChain(MigrationSchemaMixin, MigrationConsistencyMixin):
     @pytest.fixture
     def migration_db_url(self):
         return os.environ["BENCH_URL"]
-'''
+"""
 
 
-def _pytest_peer(work: Path, name: str, files: dict[str, str], env: dict[str, str],
-                 select: str) -> tuple[float, str]:
+def _pytest_peer(
+    work: Path, name: str, files: dict[str, str], env: dict[str, str], select: str
+) -> tuple[float, str]:
     """Run one peer's test with pytest in a subprocess; (seconds of the test, outcome)."""
     root = work / name
     root.mkdir(parents=True, exist_ok=True)
@@ -250,11 +260,26 @@ def _pytest_peer(work: Path, name: str, files: dict[str, str], env: dict[str, st
     for fname, text in files.items():
         (root / fname).write_text(textwrap.dedent(text))
     junit = root / "junit.xml"
-    cmd = [sys.executable, "-m", "pytest", "-c", str(root / "pytest.ini"), "--rootdir", str(root),
-           "-q", "-p", "no:cacheprovider", "-k", select, f"--junitxml={junit}", str(root)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(root / "pytest.ini"),
+        "--rootdir",
+        str(root),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        select,
+        f"--junitxml={junit}",
+        str(root),
+    ]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=root, env={**os.environ, **env}, capture_output=True, text=True,
-                          check=False)
+    proc = subprocess.run(
+        cmd, cwd=root, env={**os.environ, **env}, capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - t0
     outcome = "passed" if proc.returncode == 0 else f"failed (exit {proc.returncode})"
     if proc.returncode != 0:
@@ -269,17 +294,24 @@ def _pytest_peer(work: Path, name: str, files: dict[str, str], env: dict[str, st
 
 
 def pytest_alembic(work: Path, ini: Path, url: str) -> tuple[float, str]:
-    return _pytest_peer(work, "pytest_alembic", {"conftest.py": PYTEST_ALEMBIC_CONFTEST,
-                                                 "test_peer.py": PYTEST_ALEMBIC_TEST},
-                        {"BENCH_INI": str(ini), "BENCH_URL": url}, "downgrade_leaves_no_trace")
+    return _pytest_peer(
+        work,
+        "pytest_alembic",
+        {"conftest.py": PYTEST_ALEMBIC_CONFTEST, "test_peer.py": PYTEST_ALEMBIC_TEST},
+        {"BENCH_INI": str(ini), "BENCH_URL": url},
+        "downgrade_leaves_no_trace",
+    )
 
 
 def gauntlet(work: Path, ini: Path, url: str) -> tuple[float, str]:
     async_url = sa.make_url(url).set(drivername="postgresql+psycopg_async")
-    return _pytest_peer(work, "alembic_gauntlet", {"test_peer.py": GAUNTLET_TEST},
-                        {"BENCH_INI": str(ini),
-                         "BENCH_URL": async_url.render_as_string(hide_password=False)},
-                        "stairway")
+    return _pytest_peer(
+        work,
+        "alembic_gauntlet",
+        {"test_peer.py": GAUNTLET_TEST},
+        {"BENCH_INI": str(ini), "BENCH_URL": async_url.render_as_string(hide_password=False)},
+        "stairway",
+    )
 
 
 # -- snapshot and start-up ------------------------------------------------------------------
@@ -311,7 +343,9 @@ def snapshot_ms(provider: Provider, work: Path, tables: int, repeat: int) -> flo
 
 def help_seconds(repeat: int) -> float:
     exe = Path(sys.executable).parent / "migration-gate"
-    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "migration_gate", "--help"]
+    cmd = (
+        [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "migration_gate", "--help"]
+    )
     samples = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -323,8 +357,9 @@ def help_seconds(repeat: int) -> float:
 # -- the run --------------------------------------------------------------------------------
 
 
-def _floor_on(provider: Provider, ini: Path, n: int, *, naive: bool = False,
-              marks: list[float] | None = None) -> float:
+def _floor_on(
+    provider: Provider, ini: Path, n: int, *, naive: bool = False, marks: list[float] | None = None
+) -> float:
     url = provider.scratch("bench_floor")
     try:
         return floor(ini, url, n, naive=naive, marks=marks)
@@ -371,18 +406,25 @@ def run(args: argparse.Namespace) -> Results:
                     if measured is not None:
                         res.pace[d, n, what] = measured
                 res.times[d, n, "ours"] = best[0]
-                res.breakdown[d, n] = {k.split(".", 1)[1]: v for k, v in best[1].timings.items()
-                                       if k.startswith(d + ".")}
+                res.breakdown[d, n] = {
+                    k.split(".", 1)[1]: v
+                    for k, v in best[1].timings.items()
+                    if k.startswith(d + ".")
+                }
                 if best[1].findings:
-                    res.notes.append(f"{d} n={n}: roundtrip reported {len(best[1].findings)} "
-                                     f"finding(s) on a clean chain: {best[1].findings[0].message}")
+                    res.notes.append(
+                        f"{d} n={n}: roundtrip reported {len(best[1].findings)} "
+                        f"finding(s) on a clean chain: {best[1].findings[0].message}"
+                    )
                 if args.naive_floor and n == args.n:
                     _log(f"{d} n={n}: naive floor")
                     res.times[d, n, "naive floor"] = _floor_on(p, ini, n, naive=True)
                 if args.skip_peers or n != args.n:
                     continue
-                for name, fn, dialect_ok in (("pytest-alembic", pytest_alembic, True),
-                                             ("alembic-gauntlet", gauntlet, d == "postgresql")):
+                for name, fn, dialect_ok in (
+                    ("pytest-alembic", pytest_alembic, True),
+                    ("alembic-gauntlet", gauntlet, d == "postgresql"),
+                ):
                     module = name.replace("-", "_")
                     if not dialect_ok or importlib.util.find_spec(module) is None:
                         continue
@@ -397,11 +439,13 @@ def run(args: argparse.Namespace) -> Results:
                         res.notes.append(f"{name} on {d}, n={n}: {outcome}")
         if "postgresql" in providers and args.snapshot_tables:
             _log(f"snapshot of {args.snapshot_tables} tables")
-            res.snapshot_ms["postgresql"] = snapshot_ms(providers["postgresql"], work,
-                                                        args.snapshot_tables, args.snapshot_repeat)
+            res.snapshot_ms["postgresql"] = snapshot_ms(
+                providers["postgresql"], work, args.snapshot_tables, args.snapshot_repeat
+            )
         if "sqlite" in providers and args.snapshot_tables:
-            res.snapshot_ms["sqlite"] = snapshot_ms(providers["sqlite"], work,
-                                                    args.snapshot_tables, args.snapshot_repeat)
+            res.snapshot_ms["sqlite"] = snapshot_ms(
+                providers["sqlite"], work, args.snapshot_tables, args.snapshot_repeat
+            )
     finally:
         for p in providers.values():
             p.close()
@@ -431,33 +475,44 @@ def render(res: Results, args: argparse.Namespace) -> str:
     for d in DIALECTS:
         for n in (args.n, *args.also):
             if (d, n, "ours") in t:
-                out.append(f"| {d} n={n}: ours / floor | {_ratio(t[d, n, 'ours'], t[d, n, 'floor'])} | ≤ 2x |")
+                out.append(
+                    f"| {d} n={n}: ours / floor | {_ratio(t[d, n, 'ours'], t[d, n, 'floor'])} | ≤ 2x |"
+                )
         for m in args.also:
             for what in ("ours", "floor"):
                 if (d, m, what) in t and (d, args.n, what) in t:
-                    out.append(f"| {d}: {what} n={m} / n={args.n} | "
-                               f"{_ratio(t[d, m, what], t[d, args.n, what])} | "
-                               f"{'≤ 2.2x' if what == 'ours' else '(reference)'} |")
+                    out.append(
+                        f"| {d}: {what} n={m} / n={args.n} | "
+                        f"{_ratio(t[d, m, what], t[d, args.n, what])} | "
+                        f"{'≤ 2.2x' if what == 'ours' else '(reference)'} |"
+                    )
         for peer in ("pytest-alembic", "alembic-gauntlet"):
             if (d, args.n, peer) in t:
                 target = "≥ 20x" if peer == "pytest-alembic" else "(reference)"
-                out.append(f"| {d} n={args.n}: {peer} / ours | "
-                           f"{_ratio(t[d, args.n, peer], t[d, args.n, 'ours'])} | {target} |")
+                out.append(
+                    f"| {d} n={args.n}: {peer} / ours | "
+                    f"{_ratio(t[d, args.n, peer], t[d, args.n, 'ours'])} | {target} |"
+                )
     for (d, n, what), (first, last) in res.pace.items():
         if n == max([args.n, *args.also]):
-            out.append(f"| {d} n={n}: {what}, ms per revision, first {args.window} → last "
-                       f"{args.window} | {first:.1f} → {last:.1f} ({last / first:.2f}x) | "
-                       f"{'≈ 1x (linear)' if what == 'ours' else '(reference)'} |")
+            out.append(
+                f"| {d} n={n}: {what}, ms per revision, first {args.window} → last "
+                f"{args.window} | {first:.1f} → {last:.1f} ({last / first:.2f}x) | "
+                f"{'≈ 1x (linear)' if what == 'ours' else '(reference)'} |"
+            )
     for d, ms in res.snapshot_ms.items():
         target = "≤ 20 ms" if d == "postgresql" else "(reference)"
-        out.append(f"| snapshot of {args.snapshot_tables} tables, {d} (median) | {ms:.1f} ms | {target} |")
+        out.append(
+            f"| snapshot of {args.snapshot_tables} tables, {d} (median) | {ms:.1f} ms | {target} |"
+        )
     if res.help_s is not None:
         out.append(f"| `migration-gate --help` (median) | {res.help_s:.3f} s | ≤ 0.3 s |")
     out.append("")
     for (d, n), parts in res.breakdown.items():
         total = parts.get("total", 0.0)
-        shown = ", ".join(f"{k} {v:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
-                          if k != "total")
+        shown = ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if k != "total"
+        )
         out.append(f"- ours, {d} n={n}: total {total:.2f} s; {shown}")
     out += [f"- note: {note}" for note in res.notes]
     return "\n".join(out) + "\n"
@@ -466,21 +521,43 @@ def render(res: Results, args: argparse.Namespace) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=200, help="revisions in the chain (default 200)")
-    p.add_argument("--also", type=int, action="append", default=[], metavar="N",
-                   help="also time ours and the floor on a chain of N (linearity); repeatable")
+    p.add_argument(
+        "--also",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="also time ours and the floor on a chain of N (linearity); repeatable",
+    )
     p.add_argument("--dialect", choices=("all", *DIALECTS), default="all")
-    p.add_argument("--pg-url", default=os.environ.get("MIGRATION_GATE_PG_URL"),
-                   help="PostgreSQL server to use (default: one embedded server for the run)")
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("MIGRATION_GATE_PG_URL"),
+        help="PostgreSQL server to use (default: one embedded server for the run)",
+    )
     p.add_argument("--skip-peers", action="store_true", help="do not run pytest-alembic / gauntlet")
-    p.add_argument("--naive-floor", action="store_true",
-                   help="also time the floor with Alembic re-reading the scripts on every command")
-    p.add_argument("--repeat", type=int, default=3,
-                   help="best of R for the floor and ours, run in turns (default 3)")
-    p.add_argument("--enums", type=int, default=0, metavar="EVERY", help="chain option, see generate.py")
+    p.add_argument(
+        "--naive-floor",
+        action="store_true",
+        help="also time the floor with Alembic re-reading the scripts on every command",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="best of R for the floor and ours, run in turns (default 3)",
+    )
+    p.add_argument(
+        "--enums", type=int, default=0, metavar="EVERY", help="chain option, see generate.py"
+    )
     p.add_argument("--checks", type=int, default=0, metavar="EVERY", help="chain option")
     p.add_argument("--indexes", type=int, default=0, metavar="K", help="chain option")
-    p.add_argument("--window", type=int, default=50,
-                   help="revisions at each end of the chain for the pace (ms per revision)")
+    p.add_argument(
+        "--window",
+        type=int,
+        default=50,
+        help="revisions at each end of the chain for the pace (ms per revision)",
+    )
     p.add_argument("--snapshot-tables", type=int, default=200, help="0 to skip the snapshot timing")
     p.add_argument("--snapshot-repeat", type=int, default=15)
     p.add_argument("--help-repeat", type=int, default=7, help="0 to skip the --help timing")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic.config import Config
 
-SHARED_ENV = '''
+SHARED_ENV = """
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -35,10 +35,10 @@ else:
     with engine.connect() as conn:
         run(conn)
     engine.dispose()
-'''
+"""
 
 #: an env.py that ignores the shared connection and always connects to the URL itself
-URL_ONLY_ENV = '''
+URL_ONLY_ENV = """
 from alembic import context
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -50,13 +50,14 @@ with engine.connect() as conn:
     with context.begin_transaction():
         context.run_migrations()
 engine.dispose()
-'''
+"""
 
 Revision = tuple[str, str | None, str, str]
 
 
-def write_chain(root: Path, revisions: Sequence[Revision], *, env: str = SHARED_ENV,
-                extra: str = "") -> Path:
+def write_chain(
+    root: Path, revisions: Sequence[Revision], *, env: str = SHARED_ENV, extra: str = ""
+) -> Path:
     """Write the project; returns the path of its alembic.ini."""
     versions = root / "migrations" / "versions"
     versions.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
-from migration_gate.provision import PostgresProvider, SqliteProvider
+from migration_gate.db.provision import PostgresProvider, SqliteProvider
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from migration_gate.errors import ConfigError, GateError, InfrastructureError
     from migration_gate.findings import Finding, Report
-    from migration_gate.models_check import check_models
+    from migration_gate.modelcheck.check import check_models
     from migration_gate.snapshot import SchemaSnapshot
-    from migration_gate.walk import roundtrip
+    from migration_gate.walk.run import roundtrip
 
 __all__ = [
     "ConfigError",
@@ -29,8 +29,8 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "roundtrip": "migration_gate.walk",
-    "check_models": "migration_gate.models_check",
+    "roundtrip": "migration_gate.walk.run",
+    "check_models": "migration_gate.modelcheck.check",
     "Finding": "migration_gate.findings",
     "Report": "migration_gate.findings",
     "SchemaSnapshot": "migration_gate.snapshot",

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from migration_gate.config.settings import Settings
     from migration_gate.findings import Report
-    from migration_gate.settings import Settings
 
 __all__ = ["main"]
 
@@ -269,9 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not debug:
         # env.py usually calls fileConfig(); its per-step INFO lines drown the report
         logging.disable(logging.INFO)
+    from migration_gate.config.settings import load_settings
+    from migration_gate.db.urls import mask_text
     from migration_gate.errors import GateError
-    from migration_gate.settings import load_settings
-    from migration_gate.urls import mask_text
 
     try:
         settings = load_settings(

@@ -11,15 +11,15 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
+from migration_gate.chain.graph import graph_findings
+from migration_gate.chain.revisions import RevisionInfo, load_chain
+from migration_gate.chain.runner import load_script
+from migration_gate.config.settings import Settings, import_object
+from migration_gate.db.provision import Provider, provider_for
+from migration_gate.db.workspace import ProviderWorkspace
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
-from migration_gate.graph import graph_findings
-from migration_gate.provision import Provider, provider_for
-from migration_gate.revisions import RevisionInfo, load_chain
-from migration_gate.runner import load_script
-from migration_gate.settings import Settings, import_object
-from migration_gate.walk import Progress, RevisionHook, WalkOptions, walk
-from migration_gate.workspace import ProviderWorkspace
+from migration_gate.walk.run import Progress, RevisionHook, WalkOptions, walk
 
 __all__ = ["DIALECTS", "check_models", "lint", "lock", "roundtrip"]
 
@@ -128,7 +128,7 @@ def _divergence(report: Report, infos: Mapping[str, RevisionInfo], root: Path) -
 
 def check_models(settings: Settings, *, dialect: str = "all", models: str | None = None) -> Report:
     """Head schema of the chain vs the models' MetaData, per dialect."""
-    from migration_gate.models_check import check_models_in
+    from migration_gate.modelcheck.check import check_models_in
 
     spec = models or settings.models
     metadata = import_object(spec, "models", settings.root) if spec else None
@@ -170,7 +170,7 @@ def lock(
 ) -> Report:
     """Write the lock file (checksums and schema hashes of every revision), or with `check`
     compare the migrations with it (and with the lock at `base_ref`)."""
-    from migration_gate import locking
+    from migration_gate.lock import locking
 
     if not check:
         with _providers(settings, _dialects(dialect)) as providers:

@@ -18,17 +18,48 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_run_on_a_small_chain_with_every_option(tmp_path: Path, pg_admin_url: str) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--n", "6", "--also", "8",
-         "--enums", "2", "--checks", "3", "--indexes", "1", "--skip-peers", "--repeat", "1",
-         "--window", "3", "--snapshot-tables", "5", "--snapshot-repeat", "1", "--help-repeat", "1",
-         "--pg-url", pg_admin_url, "--work", str(tmp_path / "work"), "--json", str(out)],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--n",
+            "6",
+            "--also",
+            "8",
+            "--enums",
+            "2",
+            "--checks",
+            "3",
+            "--indexes",
+            "1",
+            "--skip-peers",
+            "--repeat",
+            "1",
+            "--window",
+            "3",
+            "--snapshot-tables",
+            "5",
+            "--snapshot-repeat",
+            "1",
+            "--help-repeat",
+            "1",
+            "--pg-url",
+            pg_admin_url,
+            "--work",
+            str(tmp_path / "work"),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(out.read_text())
     measured = {(t["dialect"], t["n"], t["what"]) for t in results["times"]}
-    assert measured == {(d, n, w) for d in ("postgresql", "sqlite") for n in (6, 8)
-                        for w in ("floor", "ours")}
+    assert measured == {
+        (d, n, w) for d in ("postgresql", "sqlite") for n in (6, 8) for w in ("floor", "ours")
+    }
     assert all(t["seconds"] > 0 for t in results["times"])
     assert results["notes"] == []  # no finding on the generated chains, probe on
     assert set(results["snapshot_ms"]) == {"postgresql", "sqlite"}
@@ -45,10 +76,29 @@ def test_run_with_one_chain_and_nothing_optional(tmp_path: Path) -> None:
     """The smallest run (no --also, one dialect, no snapshot or --help timing) prints its
     table too: it once failed while rendering, after all the timing was done."""
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--n", "3", "--dialect", "sqlite",
-         "--skip-peers", "--repeat", "1", "--window", "1", "--snapshot-tables", "0",
-         "--help-repeat", "0", "--work", str(tmp_path / "work")],
-        capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "run.py"),
+            "--n",
+            "3",
+            "--dialect",
+            "sqlite",
+            "--skip-peers",
+            "--repeat",
+            "1",
+            "--window",
+            "1",
+            "--snapshot-tables",
+            "0",
+            "--help-repeat",
+            "0",
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "| sqlite n=3: ours / floor |" in proc.stdout

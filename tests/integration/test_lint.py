@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 import yaml
 
+from migration_gate.config.settings import Settings, load_settings
+from migration_gate.db.provision import PostgresProvider, SqliteProvider
 from migration_gate.findings import Finding, Report
 from migration_gate.lint.run import lint_chain
-from migration_gate.provision import PostgresProvider, SqliteProvider
-from migration_gate.settings import Settings, load_settings
 from tests.chain_builder import write_chain
 
 ROOT = Path(__file__).resolve().parents[2]

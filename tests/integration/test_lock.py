@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from migration_gate.cli import main
-from migration_gate.locking import current_lock
-from migration_gate.provision import PostgresProvider, SqliteProvider
-from migration_gate.settings import load_settings
+from migration_gate.config.settings import load_settings
+from migration_gate.db.provision import PostgresProvider, SqliteProvider
+from migration_gate.lock.locking import current_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAINS = ROOT / "tests" / "fixtures" / "chains"

@@ -16,10 +16,10 @@ import pytest
 import migration_gate
 from migration_gate import commands
 from migration_gate.cli import main
+from migration_gate.config.settings import load_settings
 from migration_gate.findings import Finding, Report
-from migration_gate.settings import load_settings
-from migration_gate.walk import WalkOptions
-from migration_gate.walk import roundtrip as api_roundtrip
+from migration_gate.walk.run import WalkOptions
+from migration_gate.walk.run import roundtrip as api_roundtrip
 from tests.chain_builder import config_for, write_chain
 from tests.integration.test_fixture_chains import CROSS_DIALECT_CHECKS, _chain_dirs, _expected
 
@@ -118,7 +118,12 @@ def test_a_column_dropped_and_added_again_unchanged_is_lost_where_it_happens(
         "op.add_column('users', sa.Column('plan', sa.String(20), nullable=True))",
         "pass\nop.execute('SELECT 1')",
     )
-    touch = ("a3", "a2", "op.execute('UPDATE users SET email = email')", "pass\nop.execute('SELECT 1')")
+    touch = (
+        "a3",
+        "a2",
+        "op.execute('UPDATE users SET email = email')",
+        "pass\nop.execute('SELECT 1')",
+    )
     ini = write_chain(tmp_path, [USERS, again, touch])
     report = migration_gate.roundtrip(config_for(ini), url)
     losses = found(report, "data-loss")
@@ -217,12 +222,14 @@ def test_names_that_need_quoting_are_filled_and_followed(tmp_path: Path, url: st
     assert loss.details["kind"] == "rows"
 
 
-def test_an_upgrade_that_fails_on_empty_tables_too_stops_the_walk(
-    tmp_path: Path, url: str
-) -> None:
+def test_an_upgrade_that_fails_on_empty_tables_too_stops_the_walk(tmp_path: Path, url: str) -> None:
     broken = ("a2", "a1", "op.execute('UPDATE no_such_table SET x = 1')", "pass")
-    later = ("a3", "a2", "op.create_index('ix_users_plan', 'users', ['plan'])",
-             "op.drop_index('ix_users_plan', 'users')")
+    later = (
+        "a3",
+        "a2",
+        "op.create_index('ix_users_plan', 'users', ['plan'])",
+        "op.drop_index('ix_users_plan', 'users')",
+    )
     ini = write_chain(tmp_path, [USERS, broken, later])
     report = migration_gate.roundtrip(config_for(ini), url)
     failed = found(report, "upgrade-failed")

@@ -15,15 +15,31 @@ import migration_gate
 from migration_gate.errors import ConfigError, InfrastructureError
 from tests.chain_builder import URL_ONLY_ENV, config_for, write_chain
 
-USERS = ("a1", None,
-         "op.create_table('users', sa.Column('id', sa.Integer, primary_key=True), "
-         "sa.Column('email', sa.String(100), nullable=False))",
-         "op.drop_table('users')")
-INDEX_OK = ("a2", "a1", "op.create_index('ix_users_email', 'users', ['email'])",
-            "op.drop_index('ix_users_email', table_name='users')")
-INDEX_LEFT = ("a2", "a1", "op.create_index('ix_users_email', 'users', ['email'])", "pass\nop.execute('SELECT 1')")
-AFTER = ("a3", "a2", "op.add_column('users', sa.Column('name', sa.String(50)))",
-         "with op.batch_alter_table('users') as b:\n    b.drop_column('name')")
+USERS = (
+    "a1",
+    None,
+    "op.create_table('users', sa.Column('id', sa.Integer, primary_key=True), "
+    "sa.Column('email', sa.String(100), nullable=False))",
+    "op.drop_table('users')",
+)
+INDEX_OK = (
+    "a2",
+    "a1",
+    "op.create_index('ix_users_email', 'users', ['email'])",
+    "op.drop_index('ix_users_email', table_name='users')",
+)
+INDEX_LEFT = (
+    "a2",
+    "a1",
+    "op.create_index('ix_users_email', 'users', ['email'])",
+    "pass\nop.execute('SELECT 1')",
+)
+AFTER = (
+    "a3",
+    "a2",
+    "op.add_column('users', sa.Column('name', sa.String(50)))",
+    "with op.batch_alter_table('users') as b:\n    b.drop_column('name')",
+)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -130,7 +146,7 @@ def test_the_chain_is_read_once_per_run(
     from alembic.script import ScriptDirectory
 
     from migration_gate import commands
-    from migration_gate.settings import load_settings
+    from migration_gate.config.settings import load_settings
 
     loads: list[str] = []
     real = ScriptDirectory.from_config.__func__  # type: ignore[attr-defined]
@@ -146,4 +162,6 @@ def test_the_chain_is_read_once_per_run(
     loads.clear()
     report = commands.roundtrip(load_settings(ini, pg_url=pg_admin_url), dialect="all")
     assert report.ok and len(loads) == 1
-    assert report.extras["sqlite.checked"] == report.extras["postgresql.checked"] == ["a1", "a2", "a3"]
+    assert (
+        report.extras["sqlite.checked"] == report.extras["postgresql.checked"] == ["a1", "a2", "a3"]
+    )

@@ -39,8 +39,21 @@ def test_interrupt_stops_the_embedded_server(tmp_path: Path, sig: signal.Signals
     env = {k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"}
     env["TMPDIR"] = tmp
     proc = subprocess.Popen(
-        [sys.executable, "-m", "migration_gate", "-c", str(ini), "roundtrip", "--dialect",
-         "postgresql"], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "migration_gate",
+            "-c",
+            str(ini),
+            "roundtrip",
+            "--dialect",
+            "postgresql",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     assert proc.stderr is not None
     line = proc.stderr.readline()  # "postgresql 1/1 a1": the server is up, a1 is sleeping
     assert "postgresql 1/1" in line
@@ -60,9 +73,23 @@ def test_interrupt_stops_the_embedded_server(tmp_path: Path, sig: signal.Signals
 def test_server_that_will_not_start_exits_3(tmp_path: Path) -> None:
     ini = write_chain(tmp_path, [("a1", None, "pass", "pass")])
     proc = subprocess.run(
-        [sys.executable, "-m", "migration_gate", "-c", str(ini), "roundtrip", "--dialect",
-         "postgresql", "--pg-bin", str(tmp_path / "no-such-bin")],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"})
+        [
+            sys.executable,
+            "-m",
+            "migration_gate",
+            "-c",
+            str(ini),
+            "roundtrip",
+            "--dialect",
+            "postgresql",
+            "--pg-bin",
+            str(tmp_path / "no-such-bin"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"},
+    )
     assert proc.returncode == 3
     assert proc.stderr.startswith("FAILED: initdb not found in") and "--pg-bin" in proc.stderr

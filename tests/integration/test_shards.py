@@ -16,10 +16,10 @@ import pytest
 from alembic.config import Config
 
 from migration_gate import commands
+from migration_gate.config.settings import load_settings
+from migration_gate.db.provision import Provider, SqliteProvider
 from migration_gate.findings import Finding, Report
-from migration_gate.provision import Provider, SqliteProvider
-from migration_gate.settings import load_settings
-from migration_gate.walk import WalkOptions, _select, roundtrip
+from migration_gate.walk.run import WalkOptions, _select, roundtrip
 from tests.chain_builder import config_for, write_chain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,32 +31,69 @@ def _table(name: str, *cols: str) -> str:
 
 
 CHAIN = [
-    ("r01", None, _table("users", "sa.Column('email', sa.String(80), nullable=False)"),
-     "op.drop_table('users')"),
+    (
+        "r01",
+        None,
+        _table("users", "sa.Column('email', sa.String(80), nullable=False)"),
+        "op.drop_table('users')",
+    ),
     # a table the probe cannot fill (noted once, as info)
-    ("r02", "r01", _table("strict", "sa.Column('code', sa.String(90), nullable=False)",
-                          "sa.CheckConstraint('length(code) > 85')"), "op.drop_table('strict')"),
+    (
+        "r02",
+        "r01",
+        _table(
+            "strict",
+            "sa.Column('code', sa.String(90), nullable=False)",
+            "sa.CheckConstraint('length(code) > 85')",
+        ),
+        "op.drop_table('strict')",
+    ),
     # leaves an index behind
-    ("r03", "r02", "op.create_index('ix_users_email', 'users', ['email'])", "pass\nop.execute('SELECT 1')"),
-    ("r04", "r03", _table("notes", "sa.Column('user_id', sa.Integer, sa.ForeignKey('users.id'))",
-                          "sa.Column('body', sa.Text)"), "op.drop_table('notes')"),
+    (
+        "r03",
+        "r02",
+        "op.create_index('ix_users_email', 'users', ['email'])",
+        "pass\nop.execute('SELECT 1')",
+    ),
+    (
+        "r04",
+        "r03",
+        _table(
+            "notes",
+            "sa.Column('user_id', sa.Integer, sa.ForeignKey('users.id'))",
+            "sa.Column('body', sa.Text)",
+        ),
+        "op.drop_table('notes')",
+    ),
     # no downgrade at all
     ("r05", "r04", "op.add_column('notes', sa.Column('pinned', sa.Boolean, nullable=True))", ""),
     # loses rows of a table filled four revisions earlier
     ("r06", "r05", "op.execute('DELETE FROM notes')", "pass\nop.execute('SELECT 1')"),
-    ("r07", "r06", "op.add_column('users', sa.Column('plan', sa.String(10), server_default='free'))",
-     "with op.batch_alter_table('users') as b:\n    b.drop_column('plan')"),
+    (
+        "r07",
+        "r06",
+        "op.add_column('users', sa.Column('plan', sa.String(10), server_default='free'))",
+        "with op.batch_alter_table('users') as b:\n    b.drop_column('plan')",
+    ),
     # restores a different server default
-    ("r08", "r07",
-     "with op.batch_alter_table('users') as b:\n"
-     "    b.alter_column('plan', server_default='pro', existing_type=sa.String(10))",
-     "with op.batch_alter_table('users') as b:\n"
-     "    b.alter_column('plan', server_default='basic', existing_type=sa.String(10))"),
+    (
+        "r08",
+        "r07",
+        "with op.batch_alter_table('users') as b:\n"
+        "    b.alter_column('plan', server_default='pro', existing_type=sa.String(10))",
+        "with op.batch_alter_table('users') as b:\n"
+        "    b.alter_column('plan', server_default='basic', existing_type=sa.String(10))",
+    ),
     ("r09", "r08", _table("tail"), "op.drop_table('tail')"),
     # an INTEGER foreign key to a UUID key: fk-type-mismatch on SQLite, refused by PostgreSQL
-    ("r10", "r09", _table("tokens", "sa.Column('ref', sa.Uuid, unique=True, nullable=False)")
-     + "\n" + _table("grants", "sa.Column('token_ref', sa.Integer, sa.ForeignKey('tokens.ref'))"),
-     "op.drop_table('grants')\nop.drop_table('tokens')"),
+    (
+        "r10",
+        "r09",
+        _table("tokens", "sa.Column('ref', sa.Uuid, unique=True, nullable=False)")
+        + "\n"
+        + _table("grants", "sa.Column('token_ref', sa.Integer, sa.ForeignKey('tokens.ref'))"),
+        "op.drop_table('grants')\nop.drop_table('tokens')",
+    ),
 ]
 
 CHECKS = {"missing-downgrade", "downgrade-leaves-trace", "data-loss", "probe-skipped"}
@@ -73,7 +110,9 @@ def _findings(report: Report) -> Counter[tuple[Any, ...]]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def provider(request: pytest.FixtureRequest) -> Provider:
-    value: Provider = request.getfixturevalue(f"{'sqlite' if request.param == 'sqlite' else 'pg'}_provider")
+    value: Provider = request.getfixturevalue(
+        f"{'sqlite' if request.param == 'sqlite' else 'pg'}_provider"
+    )
     return value
 
 
@@ -119,8 +158,11 @@ def test_shards_cover_every_revision_once() -> None:
 def test_graph_findings_belong_to_the_first_shard(
     tmp_path: Path, sqlite_provider: SqliteProvider
 ) -> None:
-    heads = [CHAIN[0], ("b1", "r01", _table("b1"), "op.drop_table('b1')"),
-             ("b2", "r01", _table("b2"), "op.drop_table('b2')")]
+    heads = [
+        CHAIN[0],
+        ("b1", "r01", _table("b1"), "op.drop_table('b1')"),
+        ("b2", "r01", _table("b2"), "op.drop_table('b2')"),
+    ]
     config = config_for(write_chain(tmp_path, heads))
     first = _run(config, sqlite_provider, (1, 2))
     second = _run(config, sqlite_provider, (2, 2))
@@ -131,9 +173,14 @@ def test_graph_findings_belong_to_the_first_shard(
 def test_a_failure_in_an_earlier_shard_is_reported_once(
     tmp_path: Path, sqlite_provider: SqliteProvider
 ) -> None:
-    failing = [*CHAIN[:3], ("r04", "r03", "op.execute('SELECT * FROM missing_table')", ""),
-               *[(f"s{i}", "r04" if i == 1 else f"s{i - 1}", _table(f"s{i}"), f"op.drop_table('s{i}')")
-                 for i in range(1, 5)]]
+    failing = [
+        *CHAIN[:3],
+        ("r04", "r03", "op.execute('SELECT * FROM missing_table')", ""),
+        *[
+            (f"s{i}", "r04" if i == 1 else f"s{i - 1}", _table(f"s{i}"), f"op.drop_table('s{i}')")
+            for i in range(1, 5)
+        ],
+    ]
     config = config_for(write_chain(tmp_path, failing))
     whole = _run(config, sqlite_provider)
     stopped = [f for f in whole.findings if f.check == "upgrade-failed"]
@@ -156,14 +203,21 @@ def test_both_dialects_and_divergence_through_the_command(
 ) -> None:
     # a PostgreSQL-only column made in r02: the last shard compares the head schemas and
     # must name r02, which an earlier shard checks
-    pg_only = ("r02", "r01",
-               "if op.get_bind().dialect.name == 'postgresql':\n"
-               "    op.add_column('users', sa.Column('tsv', sa.Text))",
-               "if op.get_bind().dialect.name == 'postgresql':\n"
-               "    op.drop_column('users', 'tsv')")
-    chain = [CHAIN[0], pg_only, *[
-        (f"t{i}", "r02" if i == 1 else f"t{i - 1}", _table(f"t{i}"), f"op.drop_table('t{i}')")
-        for i in range(1, 5)]]
+    pg_only = (
+        "r02",
+        "r01",
+        "if op.get_bind().dialect.name == 'postgresql':\n"
+        "    op.add_column('users', sa.Column('tsv', sa.Text))",
+        "if op.get_bind().dialect.name == 'postgresql':\n    op.drop_column('users', 'tsv')",
+    )
+    chain = [
+        CHAIN[0],
+        pg_only,
+        *[
+            (f"t{i}", "r02" if i == 1 else f"t{i - 1}", _table(f"t{i}"), f"op.drop_table('t{i}')")
+            for i in range(1, 5)
+        ],
+    ]
     settings = load_settings(write_chain(tmp_path, chain), pg_url=pg_admin_url)
     whole = commands.roundtrip(settings, dialect="all")
     (diverged,) = [f for f in whole.findings if f.check == "dialect-divergence"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_gate.checksum import (
+from migration_gate.chain.checksum import (
     ALGORITHM,
     canonical_tree,
     first_change_line,
@@ -14,7 +14,7 @@ from migration_gate.checksum import (
     split_checksum,
 )
 from migration_gate.errors import ConfigError
-from migration_gate.lockfile import Current, LockEntry, LockFile, compare, parse_lock
+from migration_gate.lock.lockfile import Current, LockEntry, LockFile, compare, parse_lock
 
 SOURCE = '''"""add users.nickname
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.checks.divergence import Divergence, divergence_findings, divergences
 from migration_gate.checks.fk_types import FkTypeCheck, describe, fk_type_mismatches
-from migration_gate.revisions import RevisionInfo
 from migration_gate.snapshot.model import (
     Column,
     EnumType,
@@ -74,7 +74,10 @@ def test_the_hook_reports_what_a_revision_introduced_among_shared_objects(
     assert hook.after_upgrade(None, rev, later, fixed) == []  # type: ignore[arg-type]
     # equal but not identical objects: nothing changed, nothing to report
     copy = SchemaSnapshot("sqlite", (users("char(32)"), records("integer")))
-    assert hook.after_upgrade(None, rev, SchemaSnapshot("sqlite", (users("char(32)"), refs)), copy) == []  # type: ignore[arg-type]
+    assert (
+        hook.after_upgrade(None, rev, SchemaSnapshot("sqlite", (users("char(32)"), refs)), copy)
+        == []
+    )  # type: ignore[arg-type]
 
 
 def test_a_snapshot_refuses_two_tables_of_one_name() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migration_gate.graph import graph_findings, heads, walk_order
-from migration_gate.revisions import RevisionInfo
+from migration_gate.chain.graph import graph_findings, heads, walk_order
+from migration_gate.chain.revisions import RevisionInfo
 
 
 def rev(rid: str, *parents: str, depends: tuple[str, ...] = ()) -> RevisionInfo:
-    return RevisionInfo(revision=rid, down_revisions=parents, path=Path(f"versions/{rid}.py"),
-                        depends_on=depends)
+    return RevisionInfo(
+        revision=rid, down_revisions=parents, path=Path(f"versions/{rid}.py"), depends_on=depends
+    )
 
 
 def checks(revs: list[RevisionInfo]) -> list[str]:

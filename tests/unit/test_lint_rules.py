@@ -11,6 +11,14 @@ from typing import Any
 
 import pytest
 
+from migration_gate.chain.revisions import parse_revision_source
+from migration_gate.chain.sql_capture import (
+    CapturedStatement,
+    is_bookkeeping,
+    render_statement,
+    rendered_script,
+    statement_at,
+)
 from migration_gate.errors import ConfigError
 from migration_gate.lint import (
     RULES,
@@ -25,15 +33,7 @@ from migration_gate.lint.config import FAMILIES, LintConfig, load_lint_config
 from migration_gate.lint.context import ModelEnum, RevisionContext, SquawkViolation
 from migration_gate.lint.sqlops import SqlOp, parse_ops
 from migration_gate.lint.types import can_lose_data
-from migration_gate.revisions import parse_revision_source
 from migration_gate.snapshot import Column, EnumType, ForeignKey, SchemaSnapshot, Table
-from migration_gate.sql_capture import (
-    CapturedStatement,
-    is_bookkeeping,
-    render_statement,
-    rendered_script,
-    statement_at,
-)
 
 
 def revision(upgrade: str, *, downgrade: str = "op.drop_table('x')", header: str = "") -> str:

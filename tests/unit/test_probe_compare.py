@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
-from migration_gate.probe.compare import (
+from migration_gate.checks.probe.compare import (
     Row,
     TableState,
     compare_table,

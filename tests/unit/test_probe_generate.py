@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from migration_gate.probe import fill
-from migration_gate.probe.generate import Plan, Skip, fill_order, in_list_values, plan_rows
+from migration_gate.checks.probe import fill
+from migration_gate.checks.probe.generate import Plan, Skip, fill_order, in_list_values, plan_rows
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,

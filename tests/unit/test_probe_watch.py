@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from migration_gate.probe.watch import may_change_rows
+from migration_gate.checks.probe.watch import may_change_rows
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from migration_gate.revisions import load_revisions, parse_revision_file
+from migration_gate.chain.revisions import load_revisions, parse_revision_file
 
 SOURCE = '''"""add users"""
 from alembic import op

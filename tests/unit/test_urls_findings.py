@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from migration_gate.db.urls import dialect_of, mask, mask_text, sync_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
-from migration_gate.urls import dialect_of, mask, mask_text, sync_url
 
 
 def test_mask_hides_password_in_urls_and_free_text() -> None:
     assert "s3cret" not in mask("postgresql://bob:s3cret@db:5432/app")
     assert "bob:***@db" in mask("postgresql://bob:s3cret@db:5432/app")
-    text = mask_text('could not connect to postgresql+psycopg://u:p%40ss@h/x: refused')
+    text = mask_text("could not connect to postgresql+psycopg://u:p%40ss@h/x: refused")
     assert "p%40ss" not in text and "u:***@h" in text
 
 
@@ -30,15 +30,32 @@ def test_async_drivers_map_to_sync_ones() -> None:
 
 def test_report_shape_and_ok() -> None:
     report = Report("roundtrip")
-    report.add(Finding("missing-downgrade", "warning", "m", revision="a1", dialect="sqlite",
-                       file="migrations/versions/a1.py", line=3))
+    report.add(
+        Finding(
+            "missing-downgrade",
+            "warning",
+            "m",
+            revision="a1",
+            dialect="sqlite",
+            file="migrations/versions/a1.py",
+            line=3,
+        )
+    )
     assert report.ok
     report.add(Finding("upgrade-failed", "error", "boom", details={"error": "x"}))
     data = report.to_dict()
     assert list(data) == ["command", "ok", "findings", "timings"]
     assert data["ok"] is False
-    assert list(data["findings"][0]) == ["check", "severity", "revision", "dialect", "file",
-                                         "line", "message", "details"]
+    assert list(data["findings"][0]) == [
+        "check",
+        "severity",
+        "revision",
+        "dialect",
+        "file",
+        "line",
+        "message",
+        "details",
+    ]
     assert Report.from_dict(data).to_dict() == data
 
 

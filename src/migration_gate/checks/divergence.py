@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.findings import Finding
-from migration_gate.revisions import RevisionInfo
 from migration_gate.snapshot.model import SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 

@@ -20,8 +20,8 @@ from migration_gate.snapshot.normalize import type_family
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from migration_gate.revisions import RevisionInfo
-    from migration_gate.runner import StepRunner
+    from migration_gate.chain.revisions import RevisionInfo
+    from migration_gate.chain.runner import StepRunner
 
 __all__ = ["FkTypeCheck", "FkTypeMismatch", "describe", "fk_type_mismatches"]
 

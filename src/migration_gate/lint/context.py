@@ -13,9 +13,9 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from migration_gate.revisions import RevisionInfo
+from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.chain.sql_capture import CapturedStatement
 from migration_gate.snapshot import SchemaSnapshot
-from migration_gate.sql_capture import CapturedStatement
 
 __all__ = ["ModelEnum", "RevisionContext", "SquawkViolation"]
 

@@ -18,20 +18,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.base import PGDialect
 
-from migration_gate import gitrefs
-from migration_gate.checksum import decode_source
+from migration_gate.chain import gitrefs
+from migration_gate.chain.checksum import decode_source
+from migration_gate.chain.graph import walk_order
+from migration_gate.chain.revisions import RevisionInfo, load_chain, parse_revision_source
+from migration_gate.chain.runner import load_script, revision_map_error
+from migration_gate.chain.sql_capture import rendered_script
+from migration_gate.chain.upwalk import UpWalk, walk_up
+from migration_gate.config.settings import Settings, import_object
 from migration_gate.errors import InfrastructureError
 from migration_gate.findings import Finding, Report
-from migration_gate.graph import walk_order
 from migration_gate.lint import lint_revision
 from migration_gate.lint.config import LintConfig, load_lint_config
 from migration_gate.lint.context import ModelEnum, RevisionContext, SquawkViolation
 from migration_gate.lint.squawk import find_squawk, run_squawk
-from migration_gate.revisions import RevisionInfo, load_chain, parse_revision_source
-from migration_gate.runner import load_script, revision_map_error
-from migration_gate.settings import Settings, import_object
-from migration_gate.sql_capture import rendered_script
-from migration_gate.upwalk import UpWalk, walk_up
 
 __all__ = ["added_since", "lint_chain", "model_enums"]
 

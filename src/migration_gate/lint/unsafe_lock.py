@@ -11,9 +11,9 @@ that points into one anyway is dropped).
 
 from __future__ import annotations
 
+from migration_gate.chain.sql_capture import is_bookkeeping, statement_at
 from migration_gate.findings import Finding, Severity
 from migration_gate.lint.context import RevisionContext, SquawkViolation
-from migration_gate.sql_capture import is_bookkeeping, statement_at
 
 __all__ = ["ID", "SEVERITY", "check", "to_finding"]
 

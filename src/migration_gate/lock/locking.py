@@ -14,18 +14,18 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from migration_gate import gitrefs
-from migration_gate.checksum import decode_source, first_change_line, source_checksum
+from migration_gate.chain import gitrefs
+from migration_gate.chain.checksum import decode_source, first_change_line, source_checksum
+from migration_gate.chain.graph import heads, walk_order
+from migration_gate.chain.revisions import RevisionInfo, load_chain
+from migration_gate.chain.runner import load_script
+from migration_gate.chain.upwalk import walk_up
+from migration_gate.config.settings import Settings
+from migration_gate.db.provision import Provider
+from migration_gate.db.workspace import ProviderWorkspace
 from migration_gate.errors import ConfigError, GateError
 from migration_gate.findings import Finding, Report
-from migration_gate.graph import heads, walk_order
-from migration_gate.lockfile import Current, LockEntry, LockFile, compare, parse_lock
-from migration_gate.provision import Provider
-from migration_gate.revisions import RevisionInfo, load_chain
-from migration_gate.runner import load_script
-from migration_gate.settings import Settings
-from migration_gate.upwalk import walk_up
-from migration_gate.workspace import ProviderWorkspace
+from migration_gate.lock.lockfile import Current, LockEntry, LockFile, compare, parse_lock
 
 __all__ = ["check_lock", "current_lock", "write_lock"]
 

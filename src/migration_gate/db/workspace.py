@@ -15,10 +15,10 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from migration_gate import urls
+from migration_gate.chain.runner import error_text
+from migration_gate.db import urls
+from migration_gate.db.provision import Provider
 from migration_gate.errors import ConfigError, InfrastructureError
-from migration_gate.provision import Provider
-from migration_gate.runner import error_text
 
 __all__ = ["ProviderWorkspace", "ResetWorkspace", "Workspace", "workspace_for_url"]
 

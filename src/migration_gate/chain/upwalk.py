@@ -17,11 +17,11 @@ from typing import Any
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from migration_gate import urls
-from migration_gate.revisions import RevisionInfo
-from migration_gate.runner import Invoke, StepFailed, StepRunner
+from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.chain.runner import Invoke, StepFailed, StepRunner
+from migration_gate.chain.sql_capture import CapturedStatement, SqlCapture
+from migration_gate.db import urls
 from migration_gate.snapshot import SchemaSnapshot
-from migration_gate.sql_capture import CapturedStatement, SqlCapture
 
 __all__ = ["Step", "UpWalk", "walk_up"]
 

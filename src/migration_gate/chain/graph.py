@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.findings import Finding
-from migration_gate.revisions import RevisionInfo
 
 __all__ = ["graph_findings", "heads", "walk_order"]
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from migration_gate.findings import Finding
-from migration_gate.probe import fill
-from migration_gate.probe.compare import (
+from migration_gate.chain.runner import error_text
+from migration_gate.checks.probe import fill
+from migration_gate.checks.probe.compare import (
     Loss,
     Row,
     TableState,
@@ -28,15 +28,22 @@ from migration_gate.probe.compare import (
     find_rename,
     normalize,
 )
-from migration_gate.probe.generate import ROWS, Plan, Skip, fill_order, parent_tables, plan_rows
-from migration_gate.probe.watch import DataWatch
-from migration_gate.runner import error_text
+from migration_gate.checks.probe.generate import (
+    ROWS,
+    Plan,
+    Skip,
+    fill_order,
+    parent_tables,
+    plan_rows,
+)
+from migration_gate.checks.probe.watch import DataWatch
+from migration_gate.findings import Finding
 from migration_gate.snapshot.model import SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 
 if TYPE_CHECKING:
-    from migration_gate.revisions import RevisionInfo
-    from migration_gate.runner import StepRunner
+    from migration_gate.chain.revisions import RevisionInfo
+    from migration_gate.chain.runner import StepRunner
 
 __all__ = ["DataProbe"]
 

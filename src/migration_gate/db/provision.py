@@ -22,9 +22,9 @@ from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from migration_gate import urls
+from migration_gate.db import urls
+from migration_gate.db.pg_server import LocalServer, embedded_bin_dir
 from migration_gate.errors import InfrastructureError
-from migration_gate.pg_server import LocalServer, embedded_bin_dir
 
 __all__ = ["PostgresProvider", "Provider", "SqliteProvider", "provider_for"]
 

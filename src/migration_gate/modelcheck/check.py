@@ -15,14 +15,14 @@ import sqlalchemy as sa
 from alembic.config import Config
 from sqlalchemy.pool import NullPool
 
-from migration_gate import urls
+from migration_gate.chain.graph import heads, walk_order
+from migration_gate.chain.revisions import load_chain
+from migration_gate.chain.runner import Invoke, StepRunner, load_script
+from migration_gate.db import urls
+from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
-from migration_gate.graph import heads, walk_order
-from migration_gate.revisions import load_chain
-from migration_gate.runner import Invoke, StepRunner, load_script
 from migration_gate.snapshot import capture, diff
-from migration_gate.workspace import Workspace, workspace_for_url
 
 __all__ = ["check_models", "check_models_in"]
 

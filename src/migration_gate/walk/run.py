@@ -27,13 +27,19 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from migration_gate import urls
+from migration_gate.chain.graph import graph_findings, walk_order
+from migration_gate.chain.revisions import RevisionInfo, load_chain
+from migration_gate.chain.runner import (
+    Invoke,
+    StepFailed,
+    StepRunner,
+    load_script,
+    revision_map_error,
+)
+from migration_gate.db import urls
+from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.findings import Finding, Report
-from migration_gate.graph import graph_findings, walk_order
-from migration_gate.revisions import RevisionInfo, load_chain
-from migration_gate.runner import Invoke, StepFailed, StepRunner, load_script, revision_map_error
 from migration_gate.snapshot import SchemaSnapshot, diff
-from migration_gate.workspace import Workspace, workspace_for_url
 
 __all__ = ["Progress", "RevisionHook", "WalkOptions", "roundtrip", "walk"]
 
@@ -366,7 +372,7 @@ def _fast_forward(
 
 
 def _populated(hooks: Sequence[RevisionHook]) -> tuple[str, ...]:
-    from migration_gate.probe import DataProbe
+    from migration_gate.checks.probe import DataProbe
 
     return tuple(t for h in hooks if isinstance(h, DataProbe) for t in h.populated_tables)
 
@@ -374,7 +380,7 @@ def _populated(hooks: Sequence[RevisionHook]) -> tuple[str, ...]:
 def _hooks(options: WalkOptions) -> list[RevisionHook]:
     """Fresh built-in hooks for one walk (they keep state per walk), then the caller's."""
     from migration_gate.checks.fk_types import FkTypeCheck
-    from migration_gate.probe import DataProbe
+    from migration_gate.checks.probe import DataProbe
 
     hooks: list[RevisionHook] = [FkTypeCheck(root=options.root)]
     if options.data_probe:

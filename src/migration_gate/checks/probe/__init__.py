@@ -7,6 +7,6 @@ the walk hook that ties them together (post-mortems 000 and 001).
 
 from __future__ import annotations
 
-from migration_gate.probe.hook import DataProbe
+from migration_gate.checks.probe.hook import DataProbe
 
 __all__ = ["DataProbe"]

@@ -1,0 +1,1 @@
+"""check-models: the schema the chain produces at head against the models' MetaData."""
