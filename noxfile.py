@@ -43,7 +43,7 @@ def lint(session: nox.Session) -> None:
     """ruff (lint + format check) and mypy --strict."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
-    session.run("ruff", "format", "--check", ".")
+    session.run("ruff", "format", "--check", "src", "tests", "benchmarks", "app", "noxfile.py")
     session.run("mypy", "src", "noxfile.py")
 
 

@@ -58,6 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import ChainSpec, generate, revision_id
 
 import migration_gate
+from migration_gate.checks.base import RoundtripCheck
 from migration_gate.db.provision import PostgresProvider, Provider, SqliteProvider
 from migration_gate.snapshot import capture
 from migration_gate.walk.run import WalkOptions
@@ -155,18 +156,15 @@ def probe_note() -> str | None:
 
 
 @dataclass
-class _Clock:
+class _Clock(RoundtripCheck):
     """A walk hook that notes when each revision's check begins (it adds two calls per
     revision, nothing else)."""
 
     t0: float
     marks: list[float] = field(default_factory=list)
 
-    def before_upgrade(self, runner: Any, rev: Any, before: Any) -> list[Any]:
+    def before_upgrade(self, step: Any, before: Any) -> list[Any]:
         self.marks.append(time.perf_counter() - self.t0)
-        return []
-
-    def after_upgrade(self, runner: Any, rev: Any, before: Any, after: Any) -> list[Any]:
         return []
 
 
@@ -179,7 +177,7 @@ def ours(
     config = Config(str(ini))
     t0 = time.perf_counter()
     clock = _Clock(t0)
-    options = WalkOptions(hooks=[clock]) if marks is not None else None
+    options = WalkOptions(extra_checks=[clock]) if marks is not None else None
     report = migration_gate.roundtrip(config, url, options=options)
     elapsed = time.perf_counter() - t0
     if marks is not None:

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from migration_gate.findings import Finding, Report
     from migration_gate.modelcheck.check import check_models
     from migration_gate.snapshot import SchemaSnapshot
-    from migration_gate.walk.run import roundtrip
+    from migration_gate.walk.roundtrip import roundtrip
 
 __all__ = [
     "ConfigError",
@@ -29,7 +29,7 @@ __all__ = [
 __version__ = "0.1.0"
 
 _LAZY = {
-    "roundtrip": "migration_gate.walk.run",
+    "roundtrip": "migration_gate.walk.roundtrip",
     "check_models": "migration_gate.modelcheck.check",
     "Finding": "migration_gate.findings",
     "Report": "migration_gate.findings",

@@ -66,13 +66,22 @@ class Finding:
 
 @dataclass
 class Report:
-    """The outcome of one command: findings, timings (seconds), and extra sections."""
+    """The outcome of one command: findings, timings (seconds), and what it covered.
+
+    Every field that a report format renders is typed here and survives `to_dict` /
+    `from_dict`, so a report rebuilt from its JSON renders exactly as the original."""
 
     command: str
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    #: values for other commands (schema hashes per revision...), not part of the JSON shape
-    extras: dict[str, Any] = field(default_factory=dict)
+    #: dialect -> the revisions a walk checked, in walk order (one passing JUnit case each)
+    checked: dict[str, list[str]] = field(default_factory=dict)
+    #: revision -> the SQL it runs on PostgreSQL (lint), in walk order
+    sql: dict[str, str] = field(default_factory=dict)
+    #: findings a migration silenced with a reason (lint's ``gate["allow"]``)
+    silenced: list[dict[str, Any]] = field(default_factory=list)
+    #: files the command wrote (the lock file), relative to the project root
+    written: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +94,15 @@ class Report:
     def extend(self, findings: Iterable[Finding]) -> None:
         self.findings.extend(findings)
 
+    def merge(self, other: Report) -> None:
+        """Take the findings, timings and coverage of a part of this command (a dialect)."""
+        self.findings.extend(other.findings)
+        self.timings.update(other.timings)
+        self.checked.update(other.checked)
+        self.sql.update(other.sql)
+        self.silenced.extend(other.silenced)
+        self.written.extend(other.written)
+
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
 
@@ -92,13 +110,18 @@ class Report:
         return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
 
     def to_dict(self) -> dict[str, Any]:
-        """Exactly the JSON report shape of DESIGN.md."""
-        return {
+        """The JSON report shape of DESIGN.md, plus the sections a command filled."""
+        out: dict[str, Any] = {
             "command": self.command,
             "ok": self.ok,
             "findings": [f.to_dict() for f in self.findings],
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
         }
+        for name in ("checked", "sql", "silenced", "written"):
+            value = getattr(self, name)
+            if value:
+                out[name] = value
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
@@ -106,4 +129,8 @@ class Report:
             command=data["command"],
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
             timings=dict(data.get("timings", {})),
+            checked={str(k): [str(r) for r in v] for k, v in data.get("checked", {}).items()},
+            sql={str(k): str(v) for k, v in data.get("sql", {}).items()},
+            silenced=[dict(s) for s in data.get("silenced", [])],
+            written=[str(w) for w in data.get("written", [])],
         )

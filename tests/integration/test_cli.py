@@ -56,7 +56,8 @@ def test_findings_exit_1_and_json_has_the_design_shape(tmp_path: Path) -> None:
     )
     assert code == 1
     data = json.loads(out.read_text())
-    assert list(data) == ["command", "ok", "findings", "timings"]
+    assert list(data) == ["command", "ok", "findings", "timings", "checked"]
+    assert data["checked"] == {"sqlite": ["a1", "a2"]}
     assert data["command"] == "roundtrip" and data["ok"] is False
     finding = next(f for f in data["findings"] if f["check"] == "downgrade-leaves-trace")
     assert finding["revision"] == "a2" and finding["dialect"] == "sqlite"

@@ -151,7 +151,7 @@ def test_lint_chain(chain: Path, run: str, databases: Any) -> None:
     if chain.name.startswith("lint_clean"):
         assert found == [], context
     if run == "all":
-        assert set(report.extras["sql"]) == set(report.extras["lint.revisions"]) - {
+        assert set(report.sql) == set(report.checked["postgresql"]) - {
             f.revision for f in found if f.check == "upgrade-failed"
         }
 
@@ -159,7 +159,7 @@ def test_lint_chain(chain: Path, run: str, databases: Any) -> None:
 @pytest.mark.postgres
 def test_captured_sql_is_what_ran_with_parameters_inline(databases: Any) -> None:
     report = lint_chain(_settings(CHAINS / "lint_clean"), databases("all"))
-    sql = report.extras["sql"]
+    sql = report.sql
     assert list(sql) == ["a1", "a2", "a3"]
     assert "UPDATE accounts SET plan='free' WHERE accounts.plan IS NULL;" in sql["a2"]
     assert "CREATE TYPE account_plan AS ENUM ('free', 'team', 'enterprise');" in sql["a2"]
@@ -188,7 +188,7 @@ def test_concurrent_index_outside_the_transaction_is_not_reported(
     assert report.findings == []
     assert (
         "COMMIT;\n\nCREATE INDEX CONCURRENTLY ix_items_name ON items (name);\n\nBEGIN;"
-        in (report.extras["sql"]["a2"])
+        in (report.sql["a2"])
     )
 
 
@@ -214,8 +214,8 @@ def test_reference_chain_lints_clean_with_its_declared_destructive_step(database
         for f in report.findings
         if f.check in ("enum-naming", "fk-type-mismatch", "missing-downgrade")
     ]
-    assert list(report.extras["sql"]) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
-    assert "CREATE TYPE message_role AS ENUM" in report.extras["sql"]["0006"]
+    assert list(report.sql) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+    assert "CREATE TYPE message_role AS ENUM" in report.sql["0006"]
 
 
 # -- lint --base and the command line ---------------------------------------------------------
@@ -267,11 +267,11 @@ def test_lint_base_lints_only_what_the_branch_adds(tmp_path: Path, databases: An
     repo = _repo_with(tmp_path, "lint_drop_column_undeclared", ["a1_create_users.py"])
     settings = _settings(repo)
     report = lint_chain(settings, databases("sqlite"), base="main")
-    assert report.extras["lint.revisions"] == ["a2", "a3"]  # a2 and a3 are not on main
+    assert report.checked["sqlite"] == ["a2", "a3"]  # a2 and a3 are not on main
     _git(repo, "add", "-A")
     _git(repo, "commit", "-q", "-m", "a2 and a3")
     report = lint_chain(settings, databases("sqlite"), base="HEAD~1")
-    assert report.extras["lint.revisions"] == ["a2", "a3"]
+    assert report.checked["sqlite"] == ["a2", "a3"]
     assert {f.revision for f in report.findings} == {"a2", "a3"}
     assert lint_chain(settings, databases("sqlite"), base="HEAD").findings == []
 

@@ -106,7 +106,7 @@ def test_invoke_wraps_every_alembic_command(tmp_path: Path, sqlite_url: str) -> 
 
     report = migration_gate.roundtrip(config_for(ini), sqlite_url, invoke=in_worker)
     assert report.ok
-    assert len(threads) == 6  # up, down, up for each of two revisions
+    assert len(threads) == 7  # loading the chain, then up, down, up for each of two revisions
 
 
 def test_in_memory_sqlite_is_refused(tmp_path: Path) -> None:
@@ -145,7 +145,7 @@ def test_the_chain_is_read_once_per_run(
     # real loader runs.
     from alembic.script import ScriptDirectory
 
-    from migration_gate import commands
+    from migration_gate.commands.roundtrip import roundtrip as roundtrip_command
     from migration_gate.config.settings import load_settings
 
     loads: list[str] = []
@@ -160,8 +160,6 @@ def test_the_chain_is_read_once_per_run(
     report = migration_gate.roundtrip(config_for(ini), sqlite_url)
     assert report.ok and len(loads) == 1
     loads.clear()
-    report = commands.roundtrip(load_settings(ini, pg_url=pg_admin_url), dialect="all")
+    report = roundtrip_command(load_settings(ini, pg_url=pg_admin_url), dialect="all")
     assert report.ok and len(loads) == 1
-    assert (
-        report.extras["sqlite.checked"] == report.extras["postgresql.checked"] == ["a1", "a2", "a3"]
-    )
+    assert report.checked["sqlite"] == report.checked["postgresql"] == ["a1", "a2", "a3"]

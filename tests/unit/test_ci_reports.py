@@ -56,9 +56,8 @@ def sample() -> Report:
         ),
     )
     report.timings["sqlite.total"] = 1.5
-    report.extras["sqlite.checked"] = ["a1", "a2", "a5", "a6"]
-    report.extras["postgresql.checked"] = ["a1", "a2"]
-    report.extras["sql"] = {"a2": "DROP TABLE messages;", "a6": "CREATE INDEX ix ON t (c);"}
+    report.checked = {"sqlite": ["a1", "a2", "a5", "a6"], "postgresql": ["a1", "a2"]}
+    report.sql = {"a2": "DROP TABLE messages;", "a6": "CREATE INDEX ix ON t (c);"}
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.checks.base import StepContext
 from migration_gate.checks.divergence import Divergence, divergence_findings, divergences
 from migration_gate.checks.fk_types import FkTypeCheck, describe, fk_type_mismatches
 from migration_gate.snapshot.model import (
@@ -62,22 +63,20 @@ def test_the_hook_reports_what_a_revision_introduced_among_shared_objects(
     # referenced side alone (the referring table is the very same object) is still found,
     # once; an untouched mismatch is not reported again.
     rev = RevisionInfo("r2", ("r1",), tmp_path / "r2.py", upgrade_line=3)
-    hook = FkTypeCheck(root=tmp_path)
+    hook = FkTypeCheck()
+    step = StepContext(None, rev, "sqlite", tmp_path)  # type: ignore[arg-type]
     refs, others = records("integer"), Table("others", (Column("id", "integer"),))
     before = SchemaSnapshot("sqlite", (users("integer"), refs, others))
     after = SchemaSnapshot("sqlite", (users("char(32)"), refs, others))
-    (found,) = hook.after_upgrade(None, rev, before, after)  # type: ignore[arg-type]
+    (found,) = hook.after_upgrade(step, before, after)  # type: ignore[arg-type]
     assert found.details["table"] == "thought_records" and found.revision == "r2"
     later = SchemaSnapshot("sqlite", (after.tables[0], refs, Table("more", ())))
-    assert hook.after_upgrade(None, rev, after, later) == []  # type: ignore[arg-type]
+    assert hook.after_upgrade(step, after, later) == []  # type: ignore[arg-type]
     fixed = SchemaSnapshot("sqlite", (after.tables[0], records("char(32)")))
-    assert hook.after_upgrade(None, rev, later, fixed) == []  # type: ignore[arg-type]
+    assert hook.after_upgrade(step, later, fixed) == []  # type: ignore[arg-type]
     # equal but not identical objects: nothing changed, nothing to report
     copy = SchemaSnapshot("sqlite", (users("char(32)"), records("integer")))
-    assert (
-        hook.after_upgrade(None, rev, SchemaSnapshot("sqlite", (users("char(32)"), refs)), copy)
-        == []
-    )  # type: ignore[arg-type]
+    assert hook.after_upgrade(step, SchemaSnapshot("sqlite", (users("char(32)"), refs)), copy) == []  # type: ignore[arg-type]
 
 
 def test_a_snapshot_refuses_two_tables_of_one_name() -> None:

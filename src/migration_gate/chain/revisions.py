@@ -16,9 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alembic.script import ScriptDirectory
+from migration_gate.chain.checksum import decode_source
 
-__all__ = ["RevisionInfo", "load_chain", "load_revisions", "parse_revision_file"]
+__all__ = [
+    "RevisionInfo",
+    "Unreadable",
+    "load_revisions",
+    "parse_revision_file",
+    "parse_revision_source",
+    "read_revisions",
+]
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,22 @@ class RevisionInfo:
     doc: str = ""
     #: lint rules this migration silences: rule id (or family) -> reason
     allow: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def irreversible(self) -> str | None:
+        """Why the migration says it cannot be undone (``gate["irreversible"]``), if it
+        says so with a reason; an empty reason declares nothing."""
+        reason = self.gate.get("irreversible", "").strip()
+        return reason or None
+
+    @property
+    def lacks_downgrade(self) -> bool:
+        """It changes something (upgrade does work) but its downgrade() does nothing."""
+        return self.downgrade_empty and not self.upgrade_empty
+
+    def label(self) -> str:
+        """`0004 (uuid keys keep rows)`: the id and the first line of its docstring."""
+        return f"{self.revision} ({self.doc})" if self.doc else self.revision
 
     def rel_path(self, root: Path | None = None) -> str:
         root = root or Path.cwd()
@@ -74,7 +97,7 @@ def _is_noop(body: list[ast.stmt]) -> bool:
 
 def parse_revision_file(path: Path) -> RevisionInfo | None:
     """The revision a file declares, or None when it is not a revision file."""
-    return parse_revision_source(path.read_text(encoding="utf-8"), path)
+    return parse_revision_source(decode_source(path.read_bytes()), path)
 
 
 def parse_revision_source(source: str, path: Path) -> RevisionInfo | None:
@@ -124,23 +147,40 @@ def parse_revision_source(source: str, path: Path) -> RevisionInfo | None:
     )
 
 
-def load_revisions(version_dirs: Iterable[Path], *, recursive: bool = False) -> list[RevisionInfo]:
-    """Every revision file under the given directories, in file name order."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A file of the versions directories that Python cannot parse (syntax, encoding)."""
+
+    path: Path
+    line: int | None
+    error: str
+
+
+def read_revisions(
+    version_dirs: Iterable[Path], *, recursive: bool = False
+) -> tuple[list[RevisionInfo], list[Unreadable]]:
+    """Every revision file under the given directories, in file name order, and the files
+    that cannot be parsed (a syntax error, bytes that are not in their declared encoding)."""
     out: list[RevisionInfo] = []
+    bad: list[Unreadable] = []
     for d in version_dirs:
         files = Path(d).rglob("*.py") if recursive else Path(d).glob("*.py")
         for path in sorted(files):
             if path.name.startswith("__") or "__pycache__" in path.parts:
                 continue
-            info = parse_revision_file(path)
+            try:
+                info = parse_revision_file(path)
+            except SyntaxError as exc:
+                bad.append(Unreadable(path, exc.lineno, f"SyntaxError: {exc.msg}"))
+                continue
+            except (UnicodeDecodeError, LookupError) as exc:
+                bad.append(Unreadable(path, None, f"{type(exc).__name__}: {exc}"))
+                continue
             if info is not None:
                 out.append(info)
-    return out
+    return out, bad
 
 
-def load_chain(script: ScriptDirectory) -> list[RevisionInfo]:
-    """The revision files of an Alembic script directory, where Alembic itself looks."""
-    return load_revisions(
-        (Path(p) for p in script._version_locations),
-        recursive=bool(script.recursive_version_locations),
-    )
+def load_revisions(version_dirs: Iterable[Path], *, recursive: bool = False) -> list[RevisionInfo]:
+    """Every parseable revision file under the given directories, in file name order."""
+    return read_revisions(version_dirs, recursive=recursive)[0]

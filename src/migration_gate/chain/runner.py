@@ -10,8 +10,10 @@ slowly); when it migrates some other database entirely, that is a configuration 
 
 from __future__ import annotations
 
+import copy
+import importlib.util
+import re
 import traceback
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,24 +28,17 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
+from migration_gate.chain.script import Invoke, load_script
+from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
+from migration_gate.db.failure import error_code, error_text
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
 from migration_gate.snapshot import SchemaSnapshot
 from migration_gate.snapshot.incremental import IncrementalCapture
 
-__all__ = [
-    "Invoke",
-    "StepFailed",
-    "StepRunner",
-    "error_code",
-    "error_text",
-    "load_script",
-    "revision_map_error",
-]
+__all__ = ["EnvFailed", "StepFailed", "StepRunner", "derived_config"]
 
 T = TypeVar("T")
-#: wraps each Alembic command the tool runs (a worker thread, an app context...)
-Invoke = Callable[[Callable[[], Any]], Any]
 
 
 class StepFailed(MigrationError):
@@ -61,59 +56,22 @@ class StepFailed(MigrationError):
         self.code = code
 
 
-def load_script(config: Config) -> ScriptDirectory:
-    """The script directory, loaded once; a missing or broken one is a ConfigError."""
-    try:
-        script = ScriptDirectory.from_config(config)
-    except Exception as exc:
-        raise ConfigError(
-            f"cannot load the Alembic script directory: {exc}",
-            hint="check script_location in the ini file (-c/--config)",
-        ) from None
-    revision_map_error(script)
-    return script
+class EnvFailed(StepFailed):
+    """env.py raised before Alembic ran any revision: no revision is to blame. `line` is
+    env.py's line (`path` its file)."""
+
+    def __init__(self, revision: str, direction: str, cause: str, line: int | None, path: Path):
+        super().__init__(revision, direction, cause, line)
+        self.path = path
 
 
-def revision_map_error(script: ScriptDirectory) -> str | None:
-    """Build Alembic's revision map once, with its warnings off (duplicate ids, missing
-    parents are reported by the graph checks); the error text if it cannot be built."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _ = script.revision_map.heads
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}"
-    return None
-
-
-def error_text(exc: BaseException) -> str:
-    """The database's own error when there is one, else the Python exception, one line
-    per fact, passwords masked."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        text = str(exc.orig).strip()
-        name = type(exc.orig).__name__
-    else:
-        text = str(exc).strip()
-        name = type(exc).__name__
-    lines = [ln.rstrip() for ln in text.splitlines() if ln.strip()][:4]
-    return urls.mask_text(f"{name}: {' | '.join(lines)}" if lines else name)
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The database's code for the error that `exc` is or wraps: PostgreSQL's SQLSTATE
-    (`23502`), SQLite's extended result name (`SQLITE_CONSTRAINT_NOTNULL`); None when no
-    database error is behind it."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        orig = current.orig if isinstance(current, DBAPIError) else current
-        for attr in ("sqlstate", "pgcode", "sqlite_errorname"):  # psycopg, psycopg2, sqlite3
-            code = getattr(orig, attr, None)
-            if isinstance(code, str) and code:
-                return code
-        current = current.__cause__ or current.__context__
-    return None
+def derived_config(config: Config) -> Config:
+    """A copy of `config` whose ini values and attributes are its own: the runner points it at
+    its database without touching the caller's Config."""
+    new = copy.copy(config)
+    new.__dict__["attributes"] = dict(config.attributes)
+    new.__dict__["file_config"] = copy.deepcopy(config.file_config)
+    return new
 
 
 def _line_in(exc: BaseException, path: str | None) -> int | None:
@@ -128,51 +86,98 @@ def _line_in(exc: BaseException, path: str | None) -> int | None:
 
 
 def _engine(url: str) -> Engine:
-    """A synchronous engine; SQLite connections may be used from the `invoke` thread."""
+    """A synchronous engine for the tool's own connection. SQLite connections may be used
+    from the `invoke` thread; psycopg prepares no statement, so a table whose columns a
+    migration changes never meets a cached plan ("cached plan must not change result type")."""
     sync = urls.sync_url(url)
-    args = {"check_same_thread": False} if sync.get_backend_name() == "sqlite" else {}
+    args: dict[str, Any] = {}
+    if sync.get_backend_name() == "sqlite":
+        args["check_same_thread"] = False
+    elif sync.get_driver_name() == "psycopg":
+        args["prepare_threshold"] = None
     return sa.create_engine(sync, poolclass=NullPool, connect_args=args)
+
+
+#: what an env.py that runs the migrations on an async engine calls (Alembic's async template)
+_ASYNC_ENV = re.compile(r"\b(async_engine_from_config|create_async_engine|AsyncEngine)\b")
+
+
+def _async_env(script: ScriptDirectory) -> bool:
+    env = Path(script.dir, "env.py")
+    try:
+        return bool(_ASYNC_ENV.search(env.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return False
+
+
+def _env_url(url: str, is_async: bool) -> str:
+    """The URL env.py connects to: an async driver for an async env.py."""
+    if not is_async:
+        return url
+    u = urls.parse(url)
+    backend = u.get_backend_name()
+    driver = {"sqlite": "aiosqlite", "postgresql": "psycopg_async"}.get(backend)
+    if driver is None or u.get_driver_name() in ("aiosqlite", "asyncpg", "psycopg_async"):
+        return url
+    if driver == "aiosqlite" and importlib.util.find_spec("aiosqlite") is None:
+        raise ConfigError(
+            "env.py runs the migrations on an async engine, and SQLite needs the aiosqlite "
+            "driver for that, which is not installed",
+            hint="pip install aiosqlite, or run with --dialect postgresql",
+        )
+    return u.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
 
 
 @dataclass
 class _Outcome:
     used_our_connection: bool = True
     target_metadata: Any = None
+    #: env.py called run_migrations (so a failure after this is a revision's)
+    reached: bool = False
 
 
 class StepRunner:
-    """Runs single revision steps of one chain on one database."""
+    """Runs single revision steps of one chain on one database.
+
+    It works on its own copy of the Config (`derived_config`): the caller's is never changed.
+    The copy's ``sqlalchemy.url`` names the runner's database (with an async driver when
+    env.py is async), unless the Config comes from a factory of the URL (`ConfigSource`)."""
 
     def __init__(
         self,
-        config: Config,
+        source: Config | ConfigSource,
         url: str,
         *,
         script: ScriptDirectory | None = None,
         invoke: Invoke | None = None,
     ) -> None:
-        self.config = config
-        self.url = url
-        self.script = script or load_script(config)
+        self.source = source if isinstance(source, ConfigSource) else ConfigSource(source)
+        self.script = script or load_script(self.source.base())
         self.invoke: Invoke = invoke or (lambda fn: fn())
+        self.async_env = _async_env(self.script)
         self.shared_connection = True
         self.target_metadata: Any = None
         self._snapshots: IncrementalCapture | None = None
+        self._outcome = _Outcome()
+        self._connect(url)
+
+    def _connect(self, url: str) -> None:
+        self.url = url
+        config, url_in_config = self.source.for_url(url)
+        self.config = derived_config(config)
         self.engine: Engine = _engine(url)
         try:
             self.conn: Connection = self.engine.connect()
         except DBAPIError as exc:
+            self.engine.dispose()
             raise InfrastructureError(
                 f"cannot connect to {urls.mask(url)}: {error_text(exc)}",
                 hint="check the database URL and that the server is running",
             ) from None
-        self._saved_url = config.get_main_option("sqlalchemy.url")
-        config.set_main_option("sqlalchemy.url", self._ini_safe(url))
-        config.attributes["connection"] = self.conn
-
-    @staticmethod
-    def _ini_safe(url: str) -> str:
-        return url.replace("%", "%%")
+        if not url_in_config:
+            env_url = _env_url(url, self.async_env)
+            self.config.set_main_option("sqlalchemy.url", env_url.replace("%", "%%"))
+        self.config.attributes["connection"] = self.conn
 
     # -- database state -------------------------------------------------------------
     def heads(self) -> tuple[str, ...]:
@@ -240,6 +245,11 @@ class StepRunner:
             raise
         except Exception as exc:
             self._recover()
+            if not self._outcome.reached:  # env.py itself raised, before any revision ran
+                env = Path(self.script.dir, "env.py")
+                raise EnvFailed(
+                    revision, direction, error_text(exc), _line_in(exc, str(env)), env
+                ) from exc
             raise StepFailed(
                 revision, direction, error_text(exc), _line_in(exc, script.path), error_code(exc)
             ) from exc
@@ -253,9 +263,10 @@ class StepRunner:
                 )
 
     def _run(self, fn: Callable[[Any, MigrationContext], Any], destination: str | None) -> None:
-        outcome = _Outcome()
+        outcome = self._outcome = _Outcome()
 
         def wrapped(heads: Any, ctx: MigrationContext) -> Any:
+            outcome.reached = True
             outcome.used_our_connection = ctx.connection is self.conn
             return fn(heads, ctx)
 
@@ -293,14 +304,10 @@ class StepRunner:
 
     def reconnect(self, url: str) -> None:
         """Point the runner at another database (e.g. a rebuilt one)."""
-        self.close(restore=False)
-        self.url = url
-        self.engine = _engine(url)
-        self.conn = self.engine.connect()
-        self.config.set_main_option("sqlalchemy.url", self._ini_safe(url))
-        self.config.attributes["connection"] = self.conn
+        self.close()
+        self._connect(url)
 
-    def close(self, *, restore: bool = True) -> None:
+    def close(self) -> None:
         try:
             self._drop_snapshots()
             if self.conn.in_transaction():
@@ -308,7 +315,4 @@ class StepRunner:
             self.conn.close()
         finally:
             self.engine.dispose()
-            if restore:
-                self.config.attributes.pop("connection", None)
-                if self._saved_url is not None:
-                    self.config.set_main_option("sqlalchemy.url", self._ini_safe(self._saved_url))
+            self.config.attributes.pop("connection", None)

@@ -12,15 +12,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from migration_gate.chain.failures import step_finding
 from migration_gate.chain.revisions import RevisionInfo
-from migration_gate.chain.runner import Invoke, StepFailed, StepRunner
+from migration_gate.chain.runner import StepFailed, StepRunner
+from migration_gate.chain.script import Invoke
 from migration_gate.chain.sql_capture import CapturedStatement, SqlCapture
+from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
+from migration_gate.findings import Finding
 from migration_gate.snapshot import SchemaSnapshot
 
 __all__ = ["Step", "UpWalk", "walk_up"]
@@ -51,9 +56,29 @@ class UpWalk:
     #: e.g. "18.0" on PostgreSQL
     server_version: str | None = None
 
+    def failure_finding(
+        self, infos: Mapping[str, RevisionInfo], root: Path | None, hint: str
+    ) -> Finding | None:
+        """The `upgrade-failed` error of the step that stopped the walk, if one did."""
+        exc = self.failure
+        info = infos.get(exc.revision or "") if exc is not None else None
+        if exc is None or info is None:
+            return None
+        rest = f" ({len(self.not_run)} later revision(s) not run)" if self.not_run else ""
+        return step_finding(
+            exc,
+            info,
+            check="upgrade-failed",
+            dialect=self.dialect,
+            root=root,
+            what=f"upgrade of {info.label()} failed{rest}",
+            hint=hint,
+            unchecked=list(self.not_run),
+        )
+
 
 def walk_up(
-    config: Config,
+    config: Config | ConfigSource,
     url: str,
     order: Sequence[str],
     infos: Mapping[str, RevisionInfo],

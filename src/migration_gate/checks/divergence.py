@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.checks.base import WalkSnapshots
 from migration_gate.findings import Finding
 from migration_gate.snapshot.model import SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 
-__all__ = ["CHECK", "Divergence", "divergence_findings", "divergences", "portable"]
+__all__ = ["CHECK", "Divergence", "check_walks", "divergence_findings", "divergences", "portable"]
 
 CHECK = "dialect-divergence"
 ABSENT = "absent"
@@ -179,3 +180,12 @@ def divergence_findings(
             )
         )
     return findings
+
+
+def check_walks(
+    walks: WalkSnapshots, infos: Mapping[str, RevisionInfo], *, root: Path | None = None
+) -> list[Finding]:
+    """The cross-dialect check of a roundtrip: when both dialects were walked to the end."""
+    if "sqlite" not in walks or "postgresql" not in walks:
+        return []
+    return divergence_findings(walks["sqlite"], walks["postgresql"], infos, root=root)

@@ -11,17 +11,12 @@ that revision introduced.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
+from migration_gate.checks.base import RoundtripCheck, StepContext
 from migration_gate.findings import Finding
 from migration_gate.snapshot.model import ForeignKey, SchemaSnapshot
 from migration_gate.snapshot.normalize import type_family
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    from migration_gate.chain.revisions import RevisionInfo
-    from migration_gate.chain.runner import StepRunner
 
 __all__ = ["FkTypeCheck", "FkTypeMismatch", "describe", "fk_type_mismatches"]
 
@@ -92,52 +87,39 @@ def _key(m: FkTypeMismatch) -> tuple[str, str, str, str]:
     return (m.table, m.fk.key, m.col_type, m.ref_type)
 
 
-class FkTypeCheck:
-    """The walk's hook: after each upgrade, report the mismatches that revision added."""
-
-    def __init__(self, *, root: Path | None = None) -> None:
-        self.root = root
-
-    def before_upgrade(
-        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
-    ) -> list[Finding]:
-        return []
+class FkTypeCheck(RoundtripCheck):
+    """After each upgrade, report the mismatches that revision added."""
 
     def after_upgrade(
-        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
+        self, step: StepContext, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
         scope = _affected(before, after)
         if scope is not None and not scope:
             return []
         known = {_key(m) for m in fk_type_mismatches(before, tables=scope)}
         return [
-            self._finding(m, rev, after.dialect)
+            _finding(m, step)
             for m in fk_type_mismatches(after, tables=scope)
             if _key(m) not in known
         ]
 
-    def _finding(self, m: FkTypeMismatch, rev: RevisionInfo, dialect: str) -> Finding:
-        cols = ", ".join(m.fk.columns)
-        return Finding(
-            check=CHECK,
-            severity="error",
-            revision=rev.revision,
-            dialect=dialect,
-            file=rev.rel_path(self.root),
-            line=rev.upgrade_line,
-            message=f"{describe(m)} on {dialect}: a foreign key column must have the type of the "
-            "column it references; PostgreSQL refuses this key (incompatible types)",
-            details={
-                "table": m.table,
-                "columns": list(m.fk.columns),
-                "column_type": m.col_type,
-                "ref_table": m.fk.ref_table,
-                "ref_columns": list(m.fk.ref_columns),
-                "ref_type": m.ref_type,
-                "hint": f"give {m.table}.{cols} the type of {m.fk.ref_table}."
-                f"{', '.join(m.fk.ref_columns)} ({m.ref_type})",
-            },
-        )
+
+def _finding(m: FkTypeMismatch, step: StepContext) -> Finding:
+    cols = ", ".join(m.fk.columns)
+    return step.finding(
+        CHECK,
+        f"{describe(m)} on {step.dialect}: a foreign key column must have the type of the "
+        "column it references; PostgreSQL refuses this key (incompatible types)",
+        line=step.rev.upgrade_line,
+        table=m.table,
+        columns=list(m.fk.columns),
+        column_type=m.col_type,
+        ref_table=m.fk.ref_table,
+        ref_columns=list(m.fk.ref_columns),
+        ref_type=m.ref_type,
+        hint=f"give {m.table}.{cols} the type of {m.fk.ref_table}."
+        f"{', '.join(m.fk.ref_columns)} ({m.ref_type})",
+    )
 
 
 def _affected(before: SchemaSnapshot, after: SchemaSnapshot) -> set[str] | None:

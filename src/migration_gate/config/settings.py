@@ -1,35 +1,52 @@
 """Settings, read once at the edge into a frozen value; nothing deeper reads the environment.
 
 Sources: the Alembic ini file named by `-c/--config` (default `alembic.ini`), the
-`[tool.migration-gate]` table of the nearest `pyproject.toml` (searched upward from the
-ini file's directory), command-line flags, and the `MIGRATION_GATE_PG_URL` variable.
+`[tool.migration-gate]` table of the nearest `pyproject.toml` (searched upward from the ini
+file's directory), command-line flags, and the `MIGRATION_GATE_PG_URL` / `MIGRATION_GATE_PG_BIN`
+variables. The table is validated by pydantic on load: an unknown key or a value of the wrong
+type is a `ConfigError` (exit 2) naming the key, what was found and what was expected.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from migration_gate.config.imports import import_object, validation_message
+from migration_gate.config.source import ConfigSource
+from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
-__all__ = ["Settings", "import_object", "load_settings"]
+__all__ = ["Settings", "Table", "import_object", "load_settings"]
 
-_KNOWN = {
-    "models",
-    "envs_dir",
-    "snapshots_dir",
-    "lock_file",
-    "config_factory",
-    "lint",
-    "enum_naming",
-}
+
+class Table(BaseModel):
+    """`[tool.migration-gate]`: every key the tool reads, with its type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    #: "module:attribute" of the models' MetaData (check-models, lint's enum names)
+    models: str | None = None
+    #: directory of envs/<name>.yaml, relative to the project root
+    envs_dir: str = "envs"
+    #: directory of the snapshots `replay` reads by default
+    snapshots_dir: str = "snapshots"
+    lock_file: str = "migrations/migration-gate.lock"
+    #: "module:function": a function of the URL returning an Alembic Config
+    config_factory: str | None = None
+    #: "module:function": called with a connection on every fresh database before the chain
+    setup: str | None = None
+    #: enum type naming convention (also under [tool.migration-gate.lint])
+    enum_naming: str | None = None
+    #: [tool.migration-gate.lint], validated by `lint.config`
+    lint: dict[str, Any] = {}
 
 
 @dataclass(frozen=True)
@@ -41,46 +58,39 @@ class Settings:
     snapshots_dir: Path = Path("snapshots")
     lock_file: Path = Path("migrations/migration-gate.lock")
     config_factory: str | None = None
+    setup: str | None = None
+    enum_naming: str | None = None
     lint: Mapping[str, Any] = field(default_factory=dict)
     pg_url: str | None = None
     pg_bin: Path | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
 
-    def alembic_config(self, url: str | None = None) -> Config:
-        """A fresh Alembic Config for `url`: from config_factory when set, else the ini file."""
+    def config_source(self) -> ConfigSource:
+        """Where each database's Alembic Config comes from: config_factory, else the ini."""
         if self.config_factory:
-            factory: Callable[[str | None], Config] = import_object(
-                self.config_factory, "config_factory", self.root
-            )
-            cfg = factory(url)
-            if not isinstance(cfg, Config):
+            spec = self.config_factory
+            factory = import_object(spec, "config_factory", self.root)
+            if not callable(factory):
                 raise ConfigError(
-                    f"config_factory {self.config_factory} did not return an alembic Config"
+                    f"config_factory {spec} is a {type(factory).__name__}, not a function",
+                    hint="config_factory names a function of the database URL returning an "
+                    "alembic Config",
                 )
-            return cfg
-        cfg = Config(str(self.alembic_ini))
-        if url is not None:
-            cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-        return cfg
 
+            def build(url: str | None) -> Config:
+                cfg = factory(url)
+                if not isinstance(cfg, Config):
+                    raise ConfigError(
+                        f"config_factory {spec} returned {type(cfg).__name__}, not an "
+                        "alembic.config.Config"
+                    )
+                return cfg
 
-def import_object(spec: str, what: str, root: Path | None = None) -> Any:
-    """Import `module:attr.path` (from the project `root` too) or raise a ConfigError."""
-    if root is not None and str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ConfigError(f"{what} must look like module:attribute, not {spec!r}")
-    try:
-        obj: Any = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"cannot import {what} {spec!r}: {exc}",
-            hint="check the name, and run from the project root",
-        ) from None
-    return obj
+            return ConfigSource(factory=build)
+        return ConfigSource(config=Config(str(self.alembic_ini)))
+
+    def alembic_config(self) -> Config:
+        """The Alembic Config for no database in particular (to load the chain)."""
+        return self.config_source().base()
 
 
 def _find_pyproject(start: Path) -> Path | None:
@@ -91,6 +101,49 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
+def _table(pyproject: Path) -> Table:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
+    raw = data.get("tool", {}).get("migration-gate", {})
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[tool.migration-gate] in {pyproject} must be a table")
+    try:
+        return Table.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            validation_message(exc, "[tool.migration-gate]", Table),
+            hint=f"fix it in {pyproject}",
+        ) from None
+
+
+def _pg_url(value: str | None, source: str) -> str | None:
+    """A PostgreSQL server URL as given, or a ConfigError naming where it came from."""
+    if not value:
+        return None
+    try:
+        u = urls.parse(value)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{source} is not a database URL: {urls.mask_text(value)!r}",
+            hint="use postgresql://user:password@host:5432/postgres",
+        ) from exc
+    except ValueError as exc:  # a port that is not a number
+        raise ConfigError(
+            f"{source} is not a valid URL ({exc}): {urls.mask_text(value)!r}",
+            hint="the port must be a number, e.g. postgresql://user@host:5432/postgres",
+        ) from None
+    if u.get_backend_name() != "postgresql":
+        raise ConfigError(
+            f"{source} names a {u.get_backend_name()} server ({urls.mask(u)}); it must name a "
+            "PostgreSQL server",
+            hint="migration-gate supports PostgreSQL (postgresql://...) and makes its SQLite "
+            "databases itself: leave --pg-url out for SQLite",
+        )
+    return value
+
+
 def load_settings(
     config_path: str | Path = "alembic.ini",
     *,
@@ -99,7 +152,8 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     require_ini: bool = True,
 ) -> Settings:
-    """Read every setting once. Missing ini (when required) or malformed TOML: ConfigError."""
+    """Read every setting once. A missing ini (when required), malformed TOML, a setting of
+    the wrong type or an unusable server URL: ConfigError."""
     environ = environ or {}
     ini = Path(config_path).resolve()
     if require_ini and not ini.is_file():
@@ -108,38 +162,27 @@ def load_settings(
             hint="run from the project root or pass -c path/to/alembic.ini",
         )
     pyproject = _find_pyproject(ini.parent)
-    table: dict[str, Any] = {}
+    table = _table(pyproject) if pyproject is not None else Table()
     root = ini.parent
-    if pyproject is not None:
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
-        table = data.get("tool", {}).get("migration-gate", {})
-        if not isinstance(table, dict):
-            raise ConfigError(f"[tool.migration-gate] in {pyproject} must be a table")
-        if table:
-            root = pyproject.parent
-        unknown = set(table) - _KNOWN
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) in [tool.migration-gate]: {', '.join(sorted(unknown))}",
-                hint=f"known settings: {', '.join(sorted(_KNOWN))}",
-            )
-    lint = table.get("lint", {})
-    if not isinstance(lint, dict):
-        raise ConfigError("[tool.migration-gate.lint] must be a table")
+    if pyproject is not None and table.model_fields_set:
+        root = pyproject.parent
     bin_dir = pg_bin or environ.get("MIGRATION_GATE_PG_BIN")
+    url = _pg_url(pg_url, "--pg-url") or _pg_url(
+        environ.get("MIGRATION_GATE_PG_URL"), "MIGRATION_GATE_PG_URL"
+    )
+    if root.is_dir() and str(root) not in sys.path:
+        sys.path.insert(0, str(root))  # models, config_factory and setup import from here
     return Settings(
         root=root,
         alembic_ini=ini,
-        models=table.get("models"),
-        envs_dir=root / table.get("envs_dir", "envs"),
-        snapshots_dir=root / table.get("snapshots_dir", "snapshots"),
-        lock_file=root / table.get("lock_file", "migrations/migration-gate.lock"),
-        config_factory=table.get("config_factory"),
-        lint=lint,
-        pg_url=pg_url or environ.get("MIGRATION_GATE_PG_URL") or None,
+        models=table.models,
+        envs_dir=root / table.envs_dir,
+        snapshots_dir=root / table.snapshots_dir,
+        lock_file=root / table.lock_file,
+        config_factory=table.config_factory,
+        setup=table.setup,
+        enum_naming=table.enum_naming,
+        lint=table.lint,
+        pg_url=url,
         pg_bin=Path(bin_dir) if bin_dir else None,
-        raw=table,
     )

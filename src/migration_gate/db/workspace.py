@@ -15,8 +15,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from migration_gate.chain.runner import error_text
 from migration_gate.db import urls
+from migration_gate.db.failure import error_text
 from migration_gate.db.provision import Provider
 from migration_gate.errors import ConfigError, InfrastructureError
 
@@ -25,6 +25,11 @@ __all__ = ["ProviderWorkspace", "ResetWorkspace", "Workspace", "workspace_for_ur
 
 class Workspace(Protocol):
     url: str
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgresql"."""
+        ...
 
     def fresh(self) -> str:
         """Replace the database with an empty one and return its URL."""
@@ -46,6 +51,10 @@ class ProviderWorkspace:
         self.provider = provider
         self.label = label
         self.url = url or provider.scratch(label)
+
+    @property
+    def dialect(self) -> str:
+        return urls.dialect_of(self.url)
 
     def fresh(self) -> str:
         old, self.url = self.url, self.provider.scratch(self.label)
@@ -75,6 +84,10 @@ class ResetWorkspace:
                 "an in-memory SQLite URL cannot be walked (each connection sees its own database)",
                 hint="use a file: sqlite:///path/to/scratch.db",
             )
+
+    @property
+    def dialect(self) -> str:
+        return urls.dialect_of(self.url)
 
     def ensure_empty(self) -> None:
         """Refuse a database that already holds tables: the walk would fail on them, and

@@ -4,7 +4,8 @@
 the chain up, one revision per step, on each (`upwalk.walk_up`); on PostgreSQL it also
 captures every statement each revision sends. The revisions to lint are all of them, or with
 `base` those that the git ref does not have yet. The rendered SQL of each linted revision is
-kept in ``report.extras["sql"]`` (revision → SQL) for the reports.
+kept in `Report.sql` (revision → SQL) for the reports. A chain that cannot be loaded is
+reported (`chain-load-failed`) and not walked.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from migration_gate.chain import gitrefs
 from migration_gate.chain.checksum import decode_source
-from migration_gate.chain.graph import walk_order
-from migration_gate.chain.revisions import RevisionInfo, load_chain, parse_revision_source
-from migration_gate.chain.runner import load_script, revision_map_error
+from migration_gate.chain.revisions import parse_revision_source
+from migration_gate.chain.script import load_chain
 from migration_gate.chain.sql_capture import rendered_script
 from migration_gate.chain.upwalk import UpWalk, walk_up
 from migration_gate.config.settings import Settings, import_object
@@ -78,32 +78,6 @@ def _models(settings: Settings, walks: Mapping[str, UpWalk]) -> tuple[ModelEnum,
     return model_enums(metadata) if metadata is not None else None
 
 
-def _failure(walk: UpWalk, infos: Mapping[str, RevisionInfo], root: Path) -> Finding | None:
-    exc = walk.failure
-    if exc is None or exc.revision is None:
-        return None
-    info = infos[exc.revision]
-    rest = (
-        f"; {len(walk.not_run)} later revision(s) not linted on {walk.dialect}"
-        if walk.not_run
-        else ""
-    )
-    return Finding(
-        check="upgrade-failed",
-        severity="error",
-        revision=exc.revision,
-        dialect=walk.dialect,
-        file=info.rel_path(root),
-        line=exc.line or info.upgrade_line,
-        message=f"upgrade of {exc.revision} failed on {walk.dialect}: {exc.cause}{rest}",
-        details={
-            "error": exc.cause,
-            "unchecked": walk.not_run,
-            "hint": "fix the migration; lint needs each revision to run to see its SQL",
-        },
-    )
-
-
 def _squawk_binary(cfg: LintConfig, databases: Mapping[str, str]) -> str | None:
     """The squawk binary when the unsafe-lock rules will run (checked before any walk)."""
     if "postgresql" not in databases or not cfg.family_enabled("unsafe-lock"):
@@ -134,41 +108,45 @@ def lint_chain(
     """Lint the chain, walking it on `databases` (dialect → URL of an empty database)."""
     t0 = time.perf_counter()
     report = Report("lint")
-    cfg = load_lint_config(settings.lint, enum_naming=settings.raw.get("enum_naming"))
+    cfg = load_lint_config(settings.lint, enum_naming=settings.enum_naming)
     binary = _squawk_binary(cfg, databases)
-    script = load_script(settings.alembic_config())
-    dirs = [Path(p) for p in script._version_locations]
-    revs = load_chain(script)
-    infos = {r.revision: r for r in revs}
-    order = walk_order(revs)
-    targets = order if base is None else added_since(base, dirs, order)
-    report.extras["lint.revisions"] = list(targets)
+    source = settings.config_source()
+    chain = load_chain(source.base(), root=settings.root)
+    report.extend(f for f in chain.problems if f.check == "chain-load-failed")
+    infos, order = chain.infos, list(chain.order)
+    targets = order if base is None else added_since(base, list(chain.dirs), order)
     walks: dict[str, UpWalk] = {}
-    broken = revision_map_error(script)
-    if broken:
-        report.add(
-            Finding(
-                check="broken-down-revision",
-                severity="info",
-                message=f"lint runs the static rules only: Alembic cannot load the chain "
-                f"({broken}); fix the revision graph first",
+    if chain.blocked:
+        if not any(f.check == "chain-load-failed" for f in chain.problems):
+            report.add(
+                Finding(
+                    check="broken-down-revision",
+                    severity="info",
+                    message="lint runs the static rules only: Alembic cannot load the chain; "
+                    "fix the revision graph first",
+                )
             )
-        )
     elif targets:
         for dialect, url in databases.items():
             t1 = time.perf_counter()
             walks[dialect] = walk_up(
-                settings.alembic_config(url),
+                source,
                 url,
                 order,
                 infos,
                 observe=targets,
                 capture_sql=dialect == "postgresql",
+                script=chain.script,
             )
             report.timings[f"{dialect}.walk"] = time.perf_counter() - t1
-            failed = _failure(walks[dialect], infos, settings.root)
+            failed = walks[dialect].failure_finding(
+                infos,
+                settings.root,
+                "fix the migration; lint needs each revision to run to see its SQL",
+            )
             if failed is not None:
                 report.add(failed)
+    report.checked = {d: [r for r in targets if r in w.steps] for d, w in walks.items()}
     pg = walks.get("postgresql")
     squawked = _squawk(cfg, binary, pg, targets)
     enums = _models(settings, walks)
@@ -183,7 +161,7 @@ def lint_chain(
         ctx = RevisionContext(
             info=info,
             file=info.rel_path(settings.root),
-            tree=ast.parse(info.path.read_text(encoding="utf-8"), filename=str(info.path)),
+            tree=ast.parse(decode_source(info.path.read_bytes()), filename=str(info.path)),
             statements=step.statements if step is not None else (),
             sql_starts=tuple(starts),
             snapshots={
@@ -198,7 +176,7 @@ def lint_chain(
         found, quiet = lint_revision(ctx, cfg)
         report.extend(found)
         silenced.extend(quiet)
-    report.extras["sql"] = sql
-    report.extras["lint.silenced"] = silenced
+    report.sql = sql
+    report.silenced = silenced
     report.timings["lint.total"] = time.perf_counter() - t0
     return report

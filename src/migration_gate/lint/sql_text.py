@@ -1,6 +1,6 @@
 """The SQL each linted revision runs, as plain text for a terminal, a log or a PR comment.
 
-Lint keeps the rendered SQL of every linted revision in ``report.extras["sql"]`` (revision
+Lint keeps the rendered SQL of every linted revision in `Report.sql` (revision
 → SQL, in walk order); this renders it, one block per revision, so a reviewer reads what
 will run (post-mortem 002) rather than the Python that produces it.
 """
@@ -16,8 +16,7 @@ __all__ = ["render_sql", "sql_of"]
 
 def sql_of(report: Report) -> Mapping[str, str]:
     """revision → the SQL it runs on PostgreSQL (empty when lint had no PostgreSQL pass)."""
-    sql = report.extras.get("sql", {})
-    return sql if isinstance(sql, Mapping) else {}
+    return report.sql
 
 
 def render_sql(report: Report) -> str:

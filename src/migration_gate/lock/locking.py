@@ -16,9 +16,9 @@ from pathlib import Path
 
 from migration_gate.chain import gitrefs
 from migration_gate.chain.checksum import decode_source, first_change_line, source_checksum
-from migration_gate.chain.graph import heads, walk_order
-from migration_gate.chain.revisions import RevisionInfo, load_chain
-from migration_gate.chain.runner import load_script
+from migration_gate.chain.graph import heads
+from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.chain.script import Chain, load_chain
 from migration_gate.chain.upwalk import walk_up
 from migration_gate.config.settings import Settings
 from migration_gate.db.provision import Provider
@@ -30,52 +30,48 @@ from migration_gate.lock.lockfile import Current, LockEntry, LockFile, compare, 
 __all__ = ["check_lock", "current_lock", "write_lock"]
 
 
-def _chain(settings: Settings) -> tuple[list[RevisionInfo], list[str]]:
-    script = load_script(settings.alembic_config())
-    revs = load_chain(script)
-    return revs, walk_order(revs)
+def _chain(settings: Settings, report: Report) -> Chain | None:
+    """The chain, or None when it cannot be loaded (its problems are then in `report`)."""
+    chain = load_chain(settings.alembic_config(), root=settings.root)
+    report.extend(f for f in chain.problems if f.is_error)
+    return None if chain.blocked or not report.ok else chain
 
 
 def _schema_hashes(
     settings: Settings,
     providers: Mapping[str, Provider],
-    revs: list[RevisionInfo],
-    order: list[str],
+    chain: Chain,
     report: Report,
 ) -> dict[str, dict[str, str]]:
     """dialect -> revision -> "sha256:<hex>" of the schema after it; failures become findings."""
-    infos = {r.revision: r for r in revs}
     out: dict[str, dict[str, str]] = {}
+    source = settings.config_source()
     for dialect, provider in providers.items():
         t0 = time.perf_counter()
         with ProviderWorkspace(provider, f"lock_{dialect}") as ws:
-            walked = walk_up(settings.alembic_config(ws.url), ws.url, order, infos)
+            walked = walk_up(source, ws.url, chain.order, chain.infos, script=chain.script)
         report.timings[f"{dialect}.walk"] = time.perf_counter() - t0
         out[dialect] = {rev: f"sha256:{step.after.sha256()}" for rev, step in walked.steps.items()}
-        exc = walked.failure
-        if exc is not None and exc.revision is not None:
-            info = infos[exc.revision]
-            report.add(
-                Finding(
-                    check="upgrade-failed",
-                    severity="error",
-                    revision=exc.revision,
-                    dialect=dialect,
-                    file=info.rel_path(settings.root),
-                    line=exc.line or info.upgrade_line,
-                    message=f"upgrade of {exc.revision} failed on {dialect}: {exc.cause}; "
-                    "cannot hash the schemas of the chain",
-                    details={"error": exc.cause, "hint": "fix the migration, then lock again"},
-                )
-            )
+        failed = walked.failure_finding(
+            chain.infos,
+            settings.root,
+            "fix the migration, then lock again: the lock needs the schema after every revision",
+        )
+        if failed is not None:
+            report.add(failed)
     return out
 
 
-def current_lock(settings: Settings, providers: Mapping[str, Provider], report: Report) -> LockFile:
-    """The lock file the chain has now (schema hashes from walks on `providers`)."""
-    revs, order = _chain(settings)
-    infos = {r.revision: r for r in revs}
-    hashes = _schema_hashes(settings, providers, revs, order, report)
+def current_lock(
+    settings: Settings, providers: Mapping[str, Provider], report: Report
+) -> LockFile | None:
+    """The lock file the chain has now (schema hashes from walks on `providers`); None when
+    the chain cannot be loaded or walked (the findings say why)."""
+    chain = _chain(settings, report)
+    if chain is None:
+        return None
+    infos = chain.infos
+    hashes = _schema_hashes(settings, providers, chain, report)
     entries = tuple(
         LockEntry(
             revision=rev,
@@ -84,9 +80,9 @@ def current_lock(settings: Settings, providers: Mapping[str, Provider], report: 
             checksum=source_checksum(infos[rev].path),
             schemas={d: h[rev] for d, h in hashes.items() if rev in h},
         )
-        for rev in order
+        for rev in chain.order
     )
-    return LockFile(entries, tuple(heads(revs)))
+    return LockFile(entries, tuple(heads(list(chain.revisions))))
 
 
 def _read_lock(settings: Settings) -> LockFile:
@@ -111,7 +107,7 @@ def write_lock(settings: Settings, providers: Mapping[str, Provider]) -> Report:
     t0 = time.perf_counter()
     report = Report("lock")
     new = current_lock(settings, providers, report)
-    if not report.ok:
+    if new is None or not report.ok:
         return report
     path = settings.lock_file
     if path.is_file():
@@ -137,8 +133,7 @@ def write_lock(settings: Settings, providers: Mapping[str, Provider]) -> Report:
                 )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new.render(), encoding="utf-8", newline="\n")
-    report.extras["lock.written"] = _shown(settings, path)
-    report.extras["lock.revisions"] = [e.revision for e in new.entries]
+    report.written.append(_shown(settings, path))
     report.timings["lock.total"] = time.perf_counter() - t0
     return report
 
@@ -172,7 +167,10 @@ def check_lock(
     t0 = time.perf_counter()
     report = Report("lock")
     lock = _read_lock(settings)
-    revs, order = _chain(settings)
+    chain = _chain(settings, report)
+    if chain is None:
+        return report
+    revs, order = list(chain.revisions), list(chain.order)
     base: LockFile | None = None
     if base_ref is not None:
         root = gitrefs.repo_root(
@@ -213,7 +211,7 @@ def check_lock(
         )
     )
     if providers:
-        _check_schemas(settings, providers, lock, current, report, revs, order)
+        _check_schemas(settings, providers, lock, current, report, chain)
     report.timings["lock.total"] = time.perf_counter() - t0
     return report
 
@@ -224,11 +222,10 @@ def _check_schemas(
     lock: LockFile,
     current: list[Current],
     report: Report,
-    revs: list[RevisionInfo],
-    order: list[str],
+    chain: Chain,
 ) -> None:
     edited = {f.revision for f in report.findings if f.is_error}
-    hashes = _schema_hashes(settings, providers, revs, order, report)
+    hashes = _schema_hashes(settings, providers, chain, report)
     by_rev = {c.revision: c for c in current}
     for dialect, per_rev in hashes.items():
         for rev, now in per_rev.items():

@@ -15,9 +15,11 @@ import sqlalchemy as sa
 from alembic.config import Config
 from sqlalchemy.pool import NullPool
 
-from migration_gate.chain.graph import heads, walk_order
-from migration_gate.chain.revisions import load_chain
-from migration_gate.chain.runner import Invoke, StepRunner, load_script
+from migration_gate.chain.failures import step_finding
+from migration_gate.chain.graph import heads
+from migration_gate.chain.runner import StepFailed, StepRunner
+from migration_gate.chain.script import Chain, Invoke, load_chain
+from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.errors import ConfigError
@@ -28,33 +30,58 @@ __all__ = ["check_models", "check_models_in"]
 
 
 def check_models_in(
-    config: Config,
+    source: ConfigSource | Config,
     workspace: Workspace,
+    chain: Chain,
     *,
     metadata: Any = None,
     invoke: Invoke | None = None,
     root: Path | None = None,
 ) -> Report:
+    """The head schema of `chain` against the models, on the workspace's database. The
+    chain's own problems are the caller's to report; a blocked chain is not walked."""
     report = Report("check-models")
     dialect = urls.dialect_of(workspace.url)
-    script = load_script(config)
-    revs = load_chain(script)
-    order = walk_order(revs)
+    if chain.blocked:
+        return report
+    revs = list(chain.revisions)
+    order = list(chain.order)
     t0 = time.perf_counter()
-    runner = StepRunner(config, workspace.url, script=script, invoke=invoke)
+    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke)
     try:
         if order:
             runner.upgrade_many(order)
         else:
             runner.run_env_only()
-        chain = runner.snapshot()
+        chain_schema = runner.snapshot()
         metadata = metadata if metadata is not None else runner.target_metadata
+    except StepFailed as exc:
+        info = chain.infos.get(exc.revision or "")
+        if info is None:
+            raise
+        report.add(
+            step_finding(
+                exc,
+                info,
+                check="upgrade-failed",
+                dialect=dialect,
+                root=root,
+                what=f"upgrade of {info.label()} failed",
+                hint="fix the migration; check-models needs the whole chain to run",
+            )
+        )
+        return report
     finally:
         runner.close()
     if metadata is None:
         raise ConfigError(
             "env.py sets no target_metadata, so there are no models to compare",
             hint="pass --models module:attribute or set models in [tool.migration-gate]",
+        )
+    if not isinstance(metadata, sa.MetaData):
+        raise ConfigError(
+            f"the models are a {type(metadata).__name__}, not a SQLAlchemy MetaData",
+            hint="name the MetaData, e.g. --models app.models:Base.metadata",
         )
     url = workspace.fresh()
     engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
@@ -67,7 +94,7 @@ def check_models_in(
         engine.dispose()
     head_ids = heads(revs)
     head = next((r for r in revs if head_ids and r.revision == head_ids[-1]), None)
-    for change in diff(chain, models):
+    for change in diff(chain_schema, models):
         sentence = change.sentence(
             added="is in the models but no migration creates it",
             removed="is created by the migrations but not in the models",
@@ -101,5 +128,11 @@ def check_models(
     root: Path | None = None,
 ) -> Report:
     """Head schema of the chain vs the models' MetaData on the (empty) database at `url`."""
+    chain = load_chain(config, invoke=invoke, root=root)
+    report = Report("check-models")
+    report.extend(chain.problems)
     with workspace_for_url(url) as ws:
-        return check_models_in(config, ws, metadata=metadata, invoke=invoke, root=root)
+        report.merge(
+            check_models_in(config, ws, chain, metadata=metadata, invoke=invoke, root=root)
+        )
+    return report

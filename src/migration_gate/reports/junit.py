@@ -34,13 +34,8 @@ def _groups(report: Report) -> dict[Key, list[Finding]]:
 
 
 def _checked(report: Report) -> list[tuple[str, str]]:
-    """(revision, dialect) pairs the walks checked, from the report's extras."""
-    out: list[tuple[str, str]] = []
-    for key, value in report.extras.items():
-        if key.endswith(".checked") and isinstance(value, list):
-            dialect = key.removesuffix(".checked")
-            out.extend((str(rev), dialect) for rev in value)
-    return out
+    """(revision, dialect) pairs the walks checked."""
+    return [(rev, dialect) for dialect, revs in report.checked.items() for rev in revs]
 
 
 def _case(

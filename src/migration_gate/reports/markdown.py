@@ -3,7 +3,7 @@
 The verdict comes first, then one section per failing revision: each finding as one line
 (check, dialect, where), its diff, the database's own error and how to fix or declare it.
 Warnings and notes follow in a compact list. When lint rendered the SQL of the revisions
-(`report.extras["sql"]`, revision → SQL), each revision's SQL is shown in a collapsible
+(`Report.sql`, revision → SQL), each revision's SQL is shown in a collapsible
 `<details>` block so a reviewer reads what will run, not only the Python that produces it.
 """
 
@@ -104,8 +104,7 @@ def render(report: Report) -> str:
         summary += f" · took {total:.1f}s"
     out += [summary, ""]
 
-    sql_raw = report.extras.get("sql")
-    sql: Mapping[str, str] = sql_raw if isinstance(sql_raw, Mapping) else {}
+    sql: Mapping[str, str] = report.sql
     failing: dict[str | None, list[Finding]] = {}
     for f in report.findings:
         if f.is_error:

@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from migration_gate.chain.runner import error_text
 from migration_gate.checks.probe.generate import Plan
+from migration_gate.db.failure import error_text
 from migration_gate.snapshot.model import Table
 
 __all__ = ["READ_LIMIT", "finish", "insert", "marks", "read_rows", "row_count"]

@@ -5,8 +5,9 @@ the probe then records each table's row count and the values of its probe rows. 
 upgrade it reports `data-loss` for a table dropped while it had rows, a table with fewer
 rows, and a column whose probe values changed (an error, or a warning when the migration
 declares ``gate = {"destructive": "why"}``). Rows are left in place: later downgrades and
-upgrades meet real data, as they would in production. A table the probe cannot fill is a
-`probe-skipped` info finding (once per table and reason); the probe never stops the walk.
+upgrades meet real data, as they would in production. A table the probe cannot fill (the
+database refuses its rows) is a `probe-skipped` info finding, once per table and reason. Any
+other error of the probe is a bug of migration-gate and ends the run (it is never a skip).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
 
-from migration_gate.chain.runner import error_text
+from migration_gate.checks.base import RoundtripCheck, StepContext
 from migration_gate.checks.probe import fill
 from migration_gate.checks.probe.compare import (
     Loss,
@@ -65,7 +66,7 @@ class _Tracked:
 
 
 @dataclass
-class DataProbe:
+class DataProbe(RoundtripCheck):
     """Fills empty tables before each upgrade and reports the rows the upgrade lost."""
 
     rows: int = ROWS
@@ -74,7 +75,6 @@ class DataProbe:
     _reported: set[tuple[str, str]] = field(default_factory=set)
     #: tables whose skips the walk that checked the revisions before this one's notes
     _muted: frozenset[str] = frozenset()
-    _stopped: bool = False
     # What spares the re-reads (see `watch`): each table's last row count, the table object
     # and watch epoch it holds for, the statements of the walk's connection, the enum types.
     _counts: dict[str, int] = field(default_factory=dict)
@@ -84,35 +84,22 @@ class DataProbe:
     _before_snap: SchemaSnapshot | None = None
     _before_epoch: int = -1
 
-    @property
     def populated_tables(self) -> tuple[str, ...]:
         """The tables that hold probe rows now."""
         return tuple(sorted(name for name, t in self._tracked.items() if t.rows))
 
-    # -- the hook ------------------------------------------------------------------------
-    def before_upgrade(
-        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot
-    ) -> list[Finding]:
-        if self._stopped:
-            return []
-        try:
-            findings = self._fill_and_record(runner, rev, before)
-            fill.finish(runner.conn)
-            return findings
-        except Exception as exc:  # the probe is an extra: it must never end the walk
-            return self._stop(runner, rev, before.dialect, exc)
+    # -- the hooks -----------------------------------------------------------------------
+    def before_upgrade(self, step: StepContext, before: SchemaSnapshot) -> list[Finding]:
+        findings = self._fill_and_record(step.runner, step.rev, before)
+        fill.finish(step.runner.conn)
+        return findings
 
     def after_upgrade(
-        self, runner: StepRunner, rev: RevisionInfo, before: SchemaSnapshot, after: SchemaSnapshot
+        self, step: StepContext, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
-        if self._stopped:
-            return []
-        try:
-            losses = self._compare(runner, before, after)
-            fill.finish(runner.conn)
-        except Exception as exc:  # as above
-            return self._stop(runner, rev, after.dialect, exc)
-        return [self._loss_finding(loss, rev, after.dialect) for loss in losses]
+        losses = self._compare(step.runner, before, after)
+        fill.finish(step.runner.conn)
+        return [self._loss_finding(loss, step.rev, after.dialect) for loss in losses]
 
     # -- before ---------------------------------------------------------------------------
     def _fill_and_record(
@@ -417,26 +404,6 @@ class DataProbe:
                     "hint": "lost rows of this table cannot be detected; nothing to fix unless "
                     "the reason is a bug of migration-gate",
                 },
-            )
-        ]
-
-    def _stop(
-        self, runner: StepRunner, rev: RevisionInfo, dialect: str, exc: Exception
-    ) -> list[Finding]:
-        self._stopped = True
-        try:
-            if runner.conn.in_transaction():
-                runner.conn.rollback()
-        except Exception:  # the connection is the runner's to recover
-            pass
-        return [
-            Finding(
-                check=SKIPPED,
-                severity="info",
-                revision=rev.revision,
-                dialect=dialect,
-                message=f"data probe stopped at {rev.revision} on {dialect}: {error_text(exc)}",
-                details={"hint": "the walk went on without the probe; please report this"},
             )
         ]
 

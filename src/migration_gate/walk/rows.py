@@ -1,0 +1,69 @@
+"""An upgrade that failed with the data probe's rows in the tables: tried again without them.
+
+Production tables hold rows, so an upgrade that any row breaks (a NOT NULL column added
+without a default) is a real failure even when it passes on empty tables. An upgrade broken
+only by the values the probe made up (text that is no label of a new enum) may be fine on real
+rows: that is a warning. Either way the walk goes on from the database without the rows.
+"""
+
+from __future__ import annotations
+
+from migration_gate.chain.revisions import RevisionInfo
+from migration_gate.chain.runner import StepFailed
+from migration_gate.snapshot import SchemaSnapshot
+from migration_gate.walk.state import WalkState
+
+__all__ = ["retry_on_empty_tables"]
+
+#: errors that any row raises, whatever its values (a NOT NULL column left without one):
+#: PostgreSQL's not_null_violation, SQLite's constraint on a copied row (batch mode), and
+#: SQLite's refusal to ADD COLUMN ... NOT NULL without a default to a table that has rows
+#: (a generic SQLITE_ERROR; SQLite's messages are not translated)
+_ANY_ROW = frozenset({"23502", "SQLITE_CONSTRAINT_NOTNULL"})
+_ANY_ROW_TEXT = "Cannot add a NOT NULL column"
+
+
+def retry_on_empty_tables(
+    w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[str, ...]
+) -> SchemaSnapshot | StepFailed:
+    """The same upgrade on a fresh database at the same revisions, without the probe's rows.
+    The schema before it when it passed (the walk goes on from there, and the failure with
+    rows is reported), its failure when it failed on empty tables too."""
+    w.rebuild()
+    before = w.snapshot()
+    try:
+        w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+    except StepFailed as again:
+        return again
+    _report(w, rev, exc, populated)
+    return before
+
+
+def _report(w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[str, ...]) -> None:
+    tables = ", ".join(populated[:6]) + (", ..." if len(populated) > 6 else "")
+    if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
+        w.failed(
+            "upgrade-failed",
+            rev,
+            exc,
+            f"upgrade of {rev.label()} fails when the tables hold rows ({tables}) and "
+            "passes only on empty ones",
+            "a database with rows will refuse it: give the new NOT NULL column a server "
+            "default, or add it nullable, fill it, then set NOT NULL",
+            populated_tables=list(populated),
+            passes_on_empty_tables=True,
+        )
+        return
+    w.failed(
+        "upgrade-failed",
+        rev,
+        exc,
+        f"upgrade of {rev.label()} fails on the data probe's synthetic rows ({tables}) and "
+        "passes on empty tables",
+        "the probe's made-up values are not ones this migration accepts; make sure every "
+        "value a real row can hold converts (map the others in the migration), or run "
+        "with --no-data to check the schema alone",
+        severity="warning",
+        populated_tables=list(populated),
+        passes_on_empty_tables=True,
+    )
