@@ -48,33 +48,23 @@ def import_object(spec: str, what: str, root: Path | None = None) -> Any:
     return obj
 
 
-_EXPECTED = {
-    "string_type": "a string",
-    "bool_type": "true or false",
-    "int_type": "an integer",
-    "dict_type": "a table",
-    "list_type": "a list",
-    "float_type": "a number",
-}
-
-
 def validation_message(exc: ValidationError, where: str, model: type[BaseModel]) -> str:
-    """`[tool.migration-gate] models: expected a string, found int 5` (the first error, and
-    how many more there are)."""
+    """`[tool.migration-gate] models: Input should be a valid string (found int 5)`: the
+    first problem, and how many more there are."""
     messages = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         value = err.get("input")
         if err["type"] == "extra_forbidden":
-            known = ", ".join(sorted(model.model_fields))
-            messages.append(f"{where} has an unknown key {key!r} (known: {known})")
-            continue
-        expected = _EXPECTED.get(err["type"], err["msg"].lower())
-        found = f"{type(value).__name__} {value!r}" if value is not None else "nothing"
-        if err["type"] == "missing":
-            messages.append(f"{where} {key}: missing (it is required)")
+            known = sorted(n for n, f in model.model_fields.items() if not f.exclude)
+            listed = f" (known: {', '.join(known)})" if len(err["loc"]) == 1 else ""
+            messages.append(f"{where}: unknown key {key!r}{listed}")
+        elif err["type"] == "missing":
+            messages.append(f"{where}: {key} is missing (it is required)")
         else:
-            messages.append(f"{where} {key}: expected {expected}, found {found}")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            found = f"{type(value).__name__} {value!r}"
+            messages.append(f"{where}: {key}: {msg} (found {found})")
     first = messages[0] if messages else str(exc)
     more = len(messages) - 1
     return first + (f" (and {more} more problem(s))" if more > 0 else "")

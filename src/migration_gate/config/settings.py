@@ -19,6 +19,7 @@ from typing import Any
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from migration_gate.config.envs import Environment, load_env
 from migration_gate.config.imports import import_object, validation_message
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
@@ -63,6 +64,12 @@ class Settings:
     lint: Mapping[str, Any] = field(default_factory=dict)
     pg_url: str | None = None
     pg_bin: Path | None = None
+    #: the process environment, read once at the edge (env vars named by envs/*.yaml)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    def environment(self, name: str) -> Environment:
+        """`envs/<name>.yaml`, validated."""
+        return load_env(self.envs_dir, name)
 
     def config_source(self) -> ConfigSource:
         """Where each database's Alembic Config comes from: config_factory, else the ini."""
@@ -185,4 +192,5 @@ def load_settings(
         lint=table.lint,
         pg_url=url,
         pg_bin=Path(bin_dir) if bin_dir else None,
+        environ=dict(environ),
     )
