@@ -66,7 +66,8 @@ def test_the_reference_environments_load() -> None:
     assert dev.deploy.lock_timeout == 5.0 and dev.deploy.statement_timeout == 300.0
     assert dev.verify is not None and dev.verify.checks[0].path == "/health"
     main = load_env(ROOT / "envs", "main")
-    assert main.promoted_from == "dev"
+    assert main.promoted_from == "dev" and main.deploy.backup == "always"
+    assert dev.deploy.backup == "destructive" and dev.deploy.lock_wait == 600.0
 
 
 @pytest.mark.parametrize(

@@ -56,3 +56,18 @@ def test_broken_down_revision_is_reported_and_left_out_of_the_walk() -> None:
     revs = [rev("a"), rev("b", "zz"), rev("c", "b")]
     assert "broken-down-revision" in checks(revs)
     assert walk_order(revs) == ["a"]
+
+
+def test_ancestors_follow_parents_and_depends_on() -> None:
+    from migration_gate.chain.graph import ancestors
+
+    revs = [
+        rev("a"),
+        rev("b", "a"),
+        rev("c", "a"),
+        rev("d", "b", depends=("c",)),
+        rev("e", "d"),
+    ]
+    assert ancestors(revs, ["d"]) == {"a", "b", "c", "d"}
+    assert ancestors(revs, ["c"]) == {"a", "c"}
+    assert ancestors(revs, []) == set()

@@ -15,7 +15,7 @@ from pathlib import Path
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.findings import Finding
 
-__all__ = ["graph_findings", "heads", "walk_order"]
+__all__ = ["ancestors", "graph_findings", "heads", "walk_order"]
 
 
 def heads(revs: Sequence[RevisionInfo]) -> list[str]:
@@ -100,3 +100,19 @@ def walk_order(revs: Sequence[RevisionInfo]) -> list[str]:
             if indegree[child] == 0:
                 heapq.heappush(ready, child)
     return order
+
+
+def ancestors(revs: Sequence[RevisionInfo], targets: Sequence[str]) -> set[str]:
+    """The revisions a database at `targets` has applied: the targets and every revision
+    they descend from (`down_revision` and `depends_on`), transitively."""
+    by_id = {r.revision: r for r in revs}
+    seen: set[str] = set()
+    todo = [t for t in targets if t in by_id]
+    while todo:
+        rev = todo.pop()
+        if rev in seen:
+            continue
+        seen.add(rev)
+        info = by_id[rev]
+        todo.extend(p for p in (*info.down_revisions, *info.depends_on) if p in by_id)
+    return seen
