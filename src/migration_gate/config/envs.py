@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from migration_gate.config.imports import validation_message
+from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
 __all__ = [
@@ -127,6 +128,7 @@ class Environment(_Strict):
                 hint=f"export {self.database.url_env}=postgresql://... (the database of "
                 f"{self.name}; {self.source.name} names the variable)",
             )
+        urls.remember_secrets(value)
         return value
 
 

@@ -129,6 +129,7 @@ def _pg_url(value: str | None, source: str) -> str | None:
     """A PostgreSQL server URL as given, or a ConfigError naming where it came from."""
     if not value:
         return None
+    urls.remember_secrets(value)
     try:
         u = urls.parse(value)
     except ConfigError as exc:

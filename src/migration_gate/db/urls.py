@@ -1,18 +1,23 @@
 """Database URLs: masking passwords for output, and telling dialects and drivers apart.
 
-Every URL that reaches a message, a log line or a report goes through `mask` first.
+Every URL that reaches a message, a log line or a report goes through `mask` first, and every
+line the CLI prints through `mask_text`. A password can sit in a URL's userinfo
+(`postgresql://u:PW@h/db`), in its query (`?password=PW`), or in a libpq connection string
+(`host=h password=PW`); all three are masked. Passwords of the URLs the tool was given are
+also remembered (`remember_secrets`) and masked wherever else they appear, encoded or not.
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import quote, quote_plus, unquote
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from migration_gate.errors import ConfigError
 
-__all__ = ["dialect_of", "mask", "mask_text", "parse", "sync_url"]
+__all__ = ["dialect_of", "mask", "mask_text", "parse", "remember_secrets", "sync_url"]
 
 _ASYNC_TO_SYNC = {
     "asyncpg": "psycopg",
@@ -24,6 +29,28 @@ _PASSWORD_IN_TEXT = re.compile(
 )
 #: a `user:password@host` fragment without a scheme (a malformed URL)
 _USERINFO = re.compile(r"(?P<pre>[^\s:/@]+:)(?P<pw>[^\s@/]+)(?P<post>@)")
+#: `password=...` in a URL's query or a libpq key=value string (quoted or not)
+_PASSWORD_PARAM = re.compile(
+    r"(?P<pre>\b(?:password|passwd|pwd|sslpassword)\s*=\s*)"
+    r"(?P<pw>'(?:[^'\\]|\\.)*'|\"[^\"]*\"|[^\s&;'\"]+)",
+    re.I,
+)
+#: passwords of the URLs this process was given, masked wherever they appear
+_SECRETS: set[str] = set()
+
+
+def remember_secrets(url: str | URL | None) -> None:
+    """Remember the password(s) of a URL (or libpq string) the tool was given, so that
+    `mask_text` hides them wherever they turn up, plain or percent-encoded."""
+    if url is None:
+        return
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
+    found = [m["pw"] for m in _PASSWORD_IN_TEXT.finditer(text)]
+    found += [m["pw"].strip("'\"") for m in _PASSWORD_PARAM.finditer(text)]
+    for pw in found:
+        for form in {pw, unquote(pw), quote(unquote(pw), safe=""), quote_plus(unquote(pw))}:
+            if len(form) >= 3:  # a one- or two-letter "password" would mask half the output
+                _SECRETS.add(form)
 
 
 def parse(url: str | URL) -> URL:
@@ -40,17 +67,21 @@ def parse(url: str | URL) -> URL:
 
 
 def mask(url: str | URL) -> str:
-    """The URL as text with its password replaced by ***."""
+    """The URL as text with its password replaced by ***, wherever the password sits."""
     try:
-        return parse(url).render_as_string(hide_password=True)
-    except ConfigError:
+        return mask_text(parse(url).render_as_string(hide_password=True))
+    except (ConfigError, ValueError):
         return mask_text(str(url))
 
 
 def mask_text(text: str) -> str:
-    """Mask every `scheme://user:password@` password that appears in free text."""
+    """Mask every password in free text: URL userinfo, `password=` parameters, and the
+    passwords of the URLs this process was given."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
     text = _PASSWORD_IN_TEXT.sub(lambda m: f"{m['pre']}***{m['post']}", text)
-    return _USERINFO.sub(lambda m: f"{m['pre']}***{m['post']}", text)
+    text = _USERINFO.sub(lambda m: f"{m['pre']}***{m['post']}", text)
+    return _PASSWORD_PARAM.sub(lambda m: f"{m['pre']}***", text)
 
 
 def dialect_of(url: str | URL) -> str:
