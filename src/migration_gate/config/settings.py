@@ -66,6 +66,8 @@ class Settings:
     pg_bin: Path | None = None
     #: the process environment, read once at the edge (env vars named by envs/*.yaml)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: the pyproject.toml that holds [tool.alembic] (Alembic 1.16's pyproject template)
+    alembic_toml: Path | None = None
 
     def environment(self, name: str) -> Environment:
         """`envs/<name>.yaml`, validated."""
@@ -93,6 +95,10 @@ class Settings:
                 return cfg
 
             return ConfigSource(factory=build)
+        if self.alembic_toml is not None:
+            return ConfigSource(
+                config=Config(str(self.alembic_ini), toml_file=str(self.alembic_toml))
+            )
         return ConfigSource(config=Config(str(self.alembic_ini)))
 
     def alembic_config(self) -> Config:
@@ -108,11 +114,14 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _table(pyproject: Path) -> Table:
+def _read_toml(pyproject: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
+
+
+def _table(pyproject: Path, data: Mapping[str, Any]) -> Table:
     raw = data.get("tool", {}).get("migration-gate", {})
     if not isinstance(raw, dict):
         raise ConfigError(f"[tool.migration-gate] in {pyproject} must be a table")
@@ -170,7 +179,10 @@ def load_settings(
             hint="run from the project root or pass -c path/to/alembic.ini",
         )
     pyproject = _find_pyproject(ini.parent)
-    table = _table(pyproject) if pyproject is not None else Table()
+    data = _read_toml(pyproject) if pyproject is not None else {}
+    table = _table(pyproject, data) if pyproject is not None else Table()
+    tool = data.get("tool", {})
+    alembic_toml = pyproject if isinstance(tool, dict) and "alembic" in tool else None
     root = ini.parent
     if pyproject is not None and table.model_fields_set:
         root = pyproject.parent
@@ -194,4 +206,5 @@ def load_settings(
         pg_url=url,
         pg_bin=Path(bin_dir) if bin_dir else None,
         environ=dict(environ),
+        alembic_toml=alembic_toml,
     )

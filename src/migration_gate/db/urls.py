@@ -53,10 +53,39 @@ def remember_secrets(url: str | URL | None) -> None:
                 _SECRETS.add(form)
 
 
+_LIBPQ = re.compile(r"^\s*[a-z_]+\s*=", re.I)
+
+
+def _from_libpq(text: str) -> URL | None:
+    """`host=h port=5432 user=u password=p dbname=d` (a libpq connection string) as a URL."""
+    if not _LIBPQ.match(text):
+        return None
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        params = {k: str(v) for k, v in conninfo_to_dict(text).items()}
+    except Exception:
+        return None
+    port = params.pop("port", None)
+    return URL.create(
+        "postgresql+psycopg",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        host=params.pop("host", None),
+        port=int(port) if port and port.isdigit() else None,
+        database=params.pop("dbname", None),
+        query=params,
+    )
+
+
 def parse(url: str | URL) -> URL:
-    """Parse a URL or raise a ConfigError that names the problem (with the password masked)."""
+    """Parse a URL (or a libpq connection string) or raise a ConfigError that names the
+    problem (with the password masked)."""
     if isinstance(url, URL):
         return url
+    libpq = _from_libpq(url)
+    if libpq is not None:
+        return libpq
     try:
         return make_url(url)
     except ArgumentError:
