@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.engine import Connection
 
 from migration_gate.config.envs import Environment, load_env
 from migration_gate.config.imports import import_object, validation_message
@@ -25,7 +26,10 @@ from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
-__all__ = ["Settings", "Table", "import_object", "load_settings"]
+__all__ = ["Settings", "Setup", "Table", "import_object", "load_settings"]
+
+#: `[tool.migration-gate] setup`: called with a connection on every fresh database
+Setup = Callable[[Connection], None]
 
 
 class Table(BaseModel):
@@ -100,6 +104,19 @@ class Settings:
                 config=Config(str(self.alembic_ini), toml_file=str(self.alembic_toml))
             )
         return ConfigSource(config=Config(str(self.alembic_ini)))
+
+    def setup_hook(self) -> Setup | None:
+        """The function `setup` names, called on every fresh database before the chain."""
+        if not self.setup:
+            return None
+        hook = import_object(self.setup, "setup", self.root)
+        if not callable(hook):
+            raise ConfigError(
+                f"setup {self.setup} is a {type(hook).__name__}, not a function",
+                hint="setup names a function that takes a SQLAlchemy connection",
+            )
+        setup: Setup = hook
+        return setup
 
     def alembic_config(self) -> Config:
         """The Alembic Config for no database in particular (to load the chain)."""

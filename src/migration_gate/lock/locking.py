@@ -49,7 +49,14 @@ def _schema_hashes(
     for dialect, provider in providers.items():
         t0 = time.perf_counter()
         with ProviderWorkspace(provider, f"lock_{dialect}") as ws:
-            walked = walk_up(source, ws.url, chain.order, chain.infos, script=chain.script)
+            walked = walk_up(
+                source,
+                ws.url,
+                chain.order,
+                chain.infos,
+                script=chain.script,
+                setup=settings.setup_hook(),
+            )
         report.timings[f"{dialect}.walk"] = time.perf_counter() - t0
         out[dialect] = {rev: f"sha256:{step.after.sha256()}" for rev, step in walked.steps.items()}
         failed = walked.failure_finding(

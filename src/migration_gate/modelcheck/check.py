@@ -19,6 +19,7 @@ from migration_gate.chain.failures import step_finding
 from migration_gate.chain.graph import heads
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke, load_chain
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.db.workspace import Workspace, workspace_for_url
@@ -37,6 +38,7 @@ def check_models_in(
     metadata: Any = None,
     invoke: Invoke | None = None,
     root: Path | None = None,
+    setup: Setup | None = None,
 ) -> Report:
     """The head schema of `chain` against the models, on the workspace's database. The
     chain's own problems are the caller's to report; a blocked chain is not walked."""
@@ -47,7 +49,7 @@ def check_models_in(
     revs = list(chain.revisions)
     order = list(chain.order)
     t0 = time.perf_counter()
-    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke)
+    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke, setup=setup)
     try:
         if order:
             runner.upgrade_many(order)
@@ -126,6 +128,7 @@ def check_models(
     *,
     metadata: Any = None,
     root: Path | None = None,
+    setup: Setup | None = None,
 ) -> Report:
     """Head schema of the chain vs the models' MetaData on the (empty) database at `url`."""
     chain = load_chain(config, invoke=invoke, root=root)
@@ -133,6 +136,8 @@ def check_models(
     report.extend(chain.problems)
     with workspace_for_url(url) as ws:
         report.merge(
-            check_models_in(config, ws, chain, metadata=metadata, invoke=invoke, root=root)
+            check_models_in(
+                config, ws, chain, metadata=metadata, invoke=invoke, root=root, setup=setup
+            )
         )
     return report

@@ -91,6 +91,9 @@ class DataProbe(RoundtripCheck):
     def after_upgrade(
         self, step: StepContext, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
+        if step.rebuilt:  # the rows it put in before this upgrade are not in this database
+            self._before_snap = None
+            return []
         losses = self._compare(step.runner, before, after)
         fill.finish(step.runner.conn)
         return [self._loss_finding(loss, step.rev, after.dialect) for loss in losses]
