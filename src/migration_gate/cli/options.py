@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from migration_gate.commands import COMMANDS
 
@@ -133,8 +133,15 @@ COMMON: dict[str, Option] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line like every other error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"FAILED: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="migration-gate",
         description="CI migration pipeline for Alembic + SQLAlchemy: roundtrip every migration "
         "on SQLite and PostgreSQL, compare models, lint, lock, and fail loudly.",

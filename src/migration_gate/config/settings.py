@@ -160,12 +160,12 @@ def _pg_url(value: str | None, source: str) -> str | None:
         u = urls.parse(value)
     except ConfigError as exc:
         raise ConfigError(
-            f"{source} is not a database URL: {urls.mask_text(value)!r}",
-            hint="use postgresql://user:password@host:5432/postgres",
-        ) from exc
+            f"{source} is {exc.message}",
+            hint="use a URL like postgresql://user@host:5432/postgres, or a libpq string",
+        ) from None
     except ValueError as exc:  # a port that is not a number
         raise ConfigError(
-            f"{source} is not a valid URL ({exc}): {urls.mask_text(value)!r}",
+            f"{source} is not a valid URL ({exc}): {urls.mask(value)}",
             hint="the port must be a number, e.g. postgresql://user@host:5432/postgres",
         ) from None
     if u.get_backend_name() != "postgresql":

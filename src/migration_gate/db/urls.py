@@ -90,9 +90,17 @@ def parse(url: str | URL) -> URL:
         return make_url(url)
     except ArgumentError:
         raise ConfigError(
-            f"not a database URL: {mask_text(url)!r}",
-            hint="use e.g. postgresql://user:password@host:5432/db or sqlite:///path.db",
+            f"not a database URL: {_shape(url)}",
+            hint="use e.g. postgresql://user@host:5432/db (a password goes after the user and a colon) or sqlite:///path.db",
         ) from None
+
+
+def _shape(text: str) -> str:
+    """What can be shown of a value that does not parse (it may hold a password anywhere):
+    its scheme, if it has one, and its length."""
+    scheme = text.split("://", 1)[0] if "://" in text else None
+    shown = f"{scheme}://..." if scheme and scheme.replace("+", "").isalnum() else "a value"
+    return f"{shown} of {len(text)} characters (not shown: it may hold a password)"
 
 
 def mask(url: str | URL) -> str:
