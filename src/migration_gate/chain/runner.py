@@ -19,19 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, RevisionStep
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 from migration_gate.chain.script import Invoke, load_script
 from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_code, error_text
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
 from migration_gate.snapshot import SchemaSnapshot
@@ -89,14 +87,15 @@ def _line_in(exc: BaseException, path: str | None) -> int | None:
 def _engine(url: str) -> Engine:
     """A synchronous engine for the tool's own connection. SQLite connections may be used
     from the `invoke` thread; psycopg prepares no statement, so a table whose columns a
-    migration changes never meets a cached plan ("cached plan must not change result type")."""
+    migration changes never meets a cached plan ("cached plan must not change result type":
+    psycopg forgets its prepared statements after an ALTER, not after a DO block)."""
     sync = urls.sync_url(url)
     args: dict[str, Any] = {}
     if sync.get_backend_name() == "sqlite":
         args["check_same_thread"] = False
     elif sync.get_driver_name() == "psycopg":
         args["prepare_threshold"] = None
-    return sa.create_engine(sync, poolclass=NullPool, connect_args=args)
+    return engines.engine(sync, connect_args=args)
 
 
 #: what an env.py that runs the migrations on an async engine calls (Alembic's async template)
@@ -117,7 +116,7 @@ def _env_url(url: str, is_async: bool) -> str:
         return url
     u = urls.parse(url)
     backend = u.get_backend_name()
-    driver = {"sqlite": "aiosqlite", "postgresql": "psycopg_async"}.get(backend)
+    driver = {"sqlite": "aiosqlite", "postgresql": urls.PG_ASYNC_DRIVER}.get(backend)
     if driver is None or u.get_driver_name() in ("aiosqlite", "asyncpg", "psycopg_async"):
         return url
     if driver == "aiosqlite" and importlib.util.find_spec("aiosqlite") is None:

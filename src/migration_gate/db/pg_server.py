@@ -67,7 +67,7 @@ class LocalServer:
         """Admin URL (database `postgres`, user `postgres`, over TCP on 127.0.0.1)."""
         if self._root is None:
             raise InfrastructureError("the PostgreSQL server is not running")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     @property
     def data_dir(self) -> Path | None:

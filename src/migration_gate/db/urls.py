@@ -12,16 +12,32 @@ from __future__ import annotations
 import re
 from urllib.parse import quote, quote_plus, unquote
 
+import sqlalchemy
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from migration_gate.errors import ConfigError
 
-__all__ = ["dialect_of", "mask", "mask_text", "parse", "remember_secrets", "sync_url"]
+__all__ = [
+    "PG_ASYNC_DRIVER",
+    "PG_DRIVER",
+    "SQLALCHEMY_2",
+    "dialect_of",
+    "mask",
+    "mask_text",
+    "parse",
+    "remember_secrets",
+    "sync_url",
+]
 
+#: SQLAlchemy 2 speaks psycopg 3; 1.4 (still supported: the tool runs with the user's
+#: SQLAlchemy) only psycopg2
+SQLALCHEMY_2 = int(sqlalchemy.__version__.split(".")[0]) >= 2
+PG_DRIVER = "psycopg" if SQLALCHEMY_2 else "psycopg2"
+PG_ASYNC_DRIVER = "psycopg_async" if SQLALCHEMY_2 else "asyncpg"
 _ASYNC_TO_SYNC = {
-    "asyncpg": "psycopg",
-    "psycopg_async": "psycopg",
+    "asyncpg": PG_DRIVER,
+    "psycopg_async": PG_DRIVER,
     "aiosqlite": "pysqlite",
 }
 _PASSWORD_IN_TEXT = re.compile(
@@ -68,7 +84,7 @@ def _from_libpq(text: str) -> URL | None:
         return None
     port = params.pop("port", None)
     return URL.create(
-        "postgresql+psycopg",
+        f"postgresql+{PG_DRIVER}",
         username=params.pop("user", None),
         password=params.pop("password", None),
         host=params.pop("host", None),
@@ -127,12 +143,13 @@ def dialect_of(url: str | URL) -> str:
 
 
 def sync_url(url: str | URL) -> URL:
-    """The same database through a synchronous driver (asyncpg → psycopg, aiosqlite → pysqlite),
-    and psycopg 3 for a plain postgresql:// URL, since that is the driver we ship."""
+    """The same database through a synchronous driver (asyncpg → psycopg, aiosqlite →
+    pysqlite), and for a plain postgresql:// URL the driver we ship (psycopg 3; psycopg2 under
+    SQLAlchemy 1.4, which has no psycopg 3 dialect)."""
     u = parse(url)
     backend, driver = u.get_backend_name(), u.get_driver_name()
     if driver in _ASYNC_TO_SYNC:
         return u.set(drivername=f"{backend}+{_ASYNC_TO_SYNC[driver]}")
-    if backend == "postgresql" and "+" not in u.drivername:
-        return u.set(drivername="postgresql+psycopg")
+    if backend == "postgresql" and ("+" not in u.drivername or driver == "psycopg"):
+        return u.set(drivername=f"postgresql+{PG_DRIVER}")
     return u

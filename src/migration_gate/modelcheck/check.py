@@ -13,7 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
-from sqlalchemy.pool import NullPool
 
 from migration_gate.chain.failures import step_finding
 from migration_gate.chain.graph import heads
@@ -21,7 +20,7 @@ from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke, load_chain
 from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
@@ -81,12 +80,17 @@ def check_models_in(
             hint="pass --models module:attribute or set models in [tool.migration-gate]",
         )
     if not isinstance(metadata, sa.MetaData):
+        what = (
+            f"the class {metadata.__name__}"
+            if isinstance(metadata, type)
+            else (f"a {type(metadata).__name__}")
+        )
         raise ConfigError(
-            f"the models are a {type(metadata).__name__}, not a SQLAlchemy MetaData",
+            f"the models name {what}, not a SQLAlchemy MetaData",
             hint="name the MetaData, e.g. --models app.models:Base.metadata",
         )
     url = workspace.fresh()
-    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    engine = engines.engine(url)
     try:
         with engine.connect() as conn:
             metadata.create_all(conn)
