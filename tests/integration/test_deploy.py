@@ -335,3 +335,50 @@ def test_sqlite_deploy_is_atomic_and_ledgered(tmp_path: Path, sqlite_url: str) -
     assert deploy(s, env="dev").ok
     dp.execute(sqlite_url, "CREATE TABLE sneaky (id integer)")
     assert [f.check for f in drift(s, env="dev").errors()] == ["schema-drift"]
+
+
+def test_a_stale_lock_file_does_not_vouch(tmp_path: Path, pg_url: str, pg_admin_url: str) -> None:
+    """Post-mortem 004 without a ledger: the database ran a3 as it was locked, then a3 was
+    edited. The lock's hash still matches the database, but it no longer describes the
+    files: the expected schema is built from them and the drift is found."""
+    from alembic import command
+    from alembic.config import Config
+
+    ini = dp.write_project(tmp_path)
+    s = dp.settings(ini, pg_url, pg_admin_url)
+    assert lock(s, dialect="postgresql").ok
+    cfg = Config(str(ini))
+    cfg.set_main_option("sqlalchemy.url", pg_url)
+    command.upgrade(cfg, "head")  # plain Alembic: no ledger
+    path = tmp_path / "migrations" / "versions" / "a3.py"
+    path.write_text(path.read_text().replace("name='message_role'", "name='messagerole'"))
+    report = drift(s, env="dev")
+    assert report.deploy is not None and report.deploy.expected_from == "scratch database"
+    (found,) = report.errors()
+    assert found.check == "schema-drift"
+    assert "messages.role: type message_role, expected messagerole" in found.details["diff"]
+    assert any("no ledger yet" in n for n in report.deploy.notes)
+
+
+def test_post_check_catches_a_migration_that_depends_on_the_data(
+    tmp_path: Path, pg_url: str, pg_admin_url: str
+) -> None:
+    """Like post-mortem 004's IF EXISTS migration: it does something else on this database
+    than on an empty one. The deploy applies it, then the post-check says so."""
+    ini = dp.write_project(tmp_path, dp.CHAIN[:1])
+    s = dp.settings(ini, pg_url, pg_admin_url)
+    assert deploy(s, env="dev").ok
+    dp.execute(pg_url, "INSERT INTO users (email) VALUES ('a@example.com')")
+    dp.add_revision(
+        tmp_path,
+        "a2",
+        "a1",
+        "if op.get_bind().execute(sa.text('SELECT count(*) FROM users')).scalar():\n"
+        "    op.create_index('ix_users_email', 'users', ['email'])",
+    )
+    report = deploy(s, env="dev")
+    (found,) = report.errors()
+    assert found.check == "deploy-failed" and found.revision == "a2"
+    assert "did not leave the schema the chain makes" in found.message
+    assert "index ix_users_email on users (email) is extra" in found.message
+    assert dp.version(pg_url) == ["a2"]
