@@ -4,7 +4,8 @@ The stages, one module each, in the order a deploy runs them: `lock` (serialize 
 `live` (read the database), `files` and `plan` (what is pending), `preflight` with
 `expected` (ledger and schema against the files), `dryrun` (the SQL, on a scratch
 database), `backup`, `apply` with `hooks` (one transaction and one `ledger` row per
-revision), and `run`, which strings them together for `deploy` and `drift`. For
+revision), and `run` (with `runstate`, the state a run shares and its pre-flight), which
+strings them together for `deploy` and `drift`. For
 applications: `upgrade_or_raise(config, url)` here and `migration_gate.readiness(config,
 url)` (both in `readiness.py`). Imports are lazy: report renderers import `section` without
 loading the rest.

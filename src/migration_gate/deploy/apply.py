@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,10 +130,169 @@ def _normal(value: str) -> str:
     return text
 
 
+@dataclass
+class _Attempt:
+    """The last attempt of one revision."""
+
+    state: StepState
+    failure: StepFailed | None
+    attempts: int
+    seconds: float
+
+
+class _Applier:
+    """Applies one plan; `run` goes revision by revision, each helper handles one outcome."""
+
+    def __init__(
+        self,
+        runner: StepRunner,
+        plan: Plan,
+        infos: Mapping[str, RevisionInfo],
+        *,
+        who: Identity,
+        timeouts: Timeouts,
+        retry: Retry,
+        lock: DeployLock,
+        root: Path | None,
+    ) -> None:
+        self.runner, self.plan, self.infos = runner, plan, infos
+        self.who, self.timeouts, self.retry, self.root = who, timeouts, retry, root
+        self.by_rev = {p.revision: p for p in plan.pending}
+        self.out = Applied()
+        self.hooks = TransactionHooks(
+            runner.url,
+            timeouts=timeouts,
+            version_table=runner.version_table,
+            row=self.row,
+            lock=(lock.key, lock.pid) if lock.pid is not None else None,
+        )
+
+    def row(self, state: StepState, status: str = "applied", error: str | None = None) -> LedgerRow:
+        return LedgerRow(
+            revision=state.revision,
+            checksum=self.by_rev[state.revision].checksum or None,
+            direction="upgrade",
+            status=status,
+            started_at=state.started_at,
+            duration=time.perf_counter() - state.started,
+            deployed_by=self.who.deployed_by,
+            tool_version=self.who.tool_version,
+            environment=self.who.environment,
+            error=error,
+        )
+
+    def at(self) -> str:
+        """The revision the database is at now."""
+        return self.out.done[-1] if self.out.done else ", ".join(self.plan.live) or "base"
+
+    def attempt(self, rev: str) -> _Attempt:
+        """Apply `rev`, again after a backoff while it fails on a lock and may be retried."""
+        attempts = 0
+        while True:
+            attempts += 1
+            failure: StepFailed | None = None
+            with self.hooks.step(rev) as state:
+                try:
+                    self.runner.upgrade(rev)
+                except StepFailed as exc:
+                    failure = exc
+            seconds = time.perf_counter() - state.started
+            retry = (
+                failure is not None
+                and failure.code in RETRYABLE
+                and attempts <= self.retry.retries
+                and not state.outside
+                and not state.lost_lock
+            )
+            if not retry:
+                return _Attempt(state, failure, attempts, seconds)
+            time.sleep(self.retry.delay(attempts))
+
+    def applied(self, planned: PlannedRevision, done: _Attempt) -> None:
+        out, rev = self.out, planned.revision
+        out.done.append(rev)
+        out.steps.append(AppliedRevision(rev, "applied", done.seconds, done.attempts))
+        if not done.state.ledger_written:
+            out.notes.append(_late_row(self.runner, self.row(done.state), self.who.environment))
+        out.rows.append(self.row(done.state))
+        changed = _changed(done.state, self.timeouts, self.who.environment, planned)
+        if changed is not None:
+            out.notes.append(changed)
+
+    def failed(self, rev: str, done: _Attempt, at: str) -> None:
+        out, env, failure = self.out, self.who.environment, done.failure
+        assert failure is not None
+        if done.state.lost_lock:
+            out.failure = Finding(
+                check=DEPLOY_FAILED,
+                severity="error",
+                revision=rev,
+                message=f"deploy to {env} stopped before {rev}: the deploy lock was lost (its "
+                f"session ended); the database stays at {at}, nothing of {rev} applied",
+                details={"hint": "deploy again: the next deploy takes the lock and goes on"},
+            )
+            out.steps.append(AppliedRevision(rev, "not-run"))
+            return
+        tries = f", {done.attempts} attempts" if done.attempts > 1 else ""
+        applied_part = (
+            f"the statements {rev} ran outside its transaction were not rolled back"
+            if done.state.outside
+            else f"nothing of {rev} applied"
+        )
+        out.failure = step_finding(
+            failure,
+            self.infos[rev],
+            check=DEPLOY_FAILED,
+            dialect=self.runner.conn.dialect.name,
+            root=self.root,
+            what=f"deploy to {env} stopped: {self.infos[rev].label()} failed (the database "
+            f"stays at {at}, {applied_part}{tries})",
+            hint=_hint(failure.code, self.timeouts, done.state.outside),
+            environment=env,
+            attempts=done.attempts,
+        )
+        out.steps.append(AppliedRevision(rev, "failed", done.seconds, done.attempts, failure.cause))
+        row = self.row(done.state, "failed", failure.cause)
+        with contextlib.suppress(SQLAlchemyError):
+            ledger.insert(self.runner.conn, row)
+            self.runner.conn.commit()
+            out.rows.append(row)
+
+    def run(self, deadline: float | None, progress: Progress | None) -> Applied:
+        n = len(self.plan.pending)
+        with self.hooks:
+            for i, planned in enumerate(self.plan.pending, 1):
+                rev, at = planned.revision, self.at()
+                if deadline is not None and time.monotonic() > deadline:
+                    self.out.failure = Finding(
+                        check=DEPLOY_FAILED,
+                        severity="error",
+                        revision=rev,
+                        message=f"deploy to {self.who.environment} ran out of time "
+                        f"(deploy.timeout) before {rev}; the database stays at {at}",
+                        details={"hint": "deploy again to apply the rest, or raise deploy.timeout"},
+                    )
+                    break
+                if progress is not None:
+                    progress(self.who.environment, i, n, rev)
+                done = self.attempt(rev)
+                if done.failure is not None:
+                    self.failed(rev, done, at)
+                    break
+                self.applied(planned, done)
+        seen = {a.revision for a in self.out.steps}
+        self.out.steps += [
+            AppliedRevision(p.revision, "not-run")
+            for p in self.plan.pending
+            if p.revision not in seen
+        ]
+        return self.out
+
+
 def apply_plan(
     runner: StepRunner,
     plan: Plan,
-    infos: dict[str, RevisionInfo],
+    infos: Mapping[str, RevisionInfo],
     *,
     who: Identity,
     timeouts: Timeouts,
@@ -144,116 +303,10 @@ def apply_plan(
     progress: Progress | None = None,
 ) -> Applied:
     """Apply `plan.pending` in order on the runner's database."""
-    out = Applied()
-    by_rev = {p.revision: p for p in plan.pending}
-
-    def row(state: StepState, status: str = "applied", error: str | None = None) -> LedgerRow:
-        return LedgerRow(
-            revision=state.revision,
-            checksum=by_rev[state.revision].checksum or None,
-            direction="upgrade",
-            status=status,
-            started_at=state.started_at,
-            duration=time.perf_counter() - state.started,
-            deployed_by=who.deployed_by,
-            tool_version=who.tool_version,
-            environment=who.environment,
-            error=error,
-        )
-
-    hooks = TransactionHooks(
-        runner.url,
-        timeouts=timeouts,
-        version_table=runner.version_table,
-        row=row,
-        lock=(lock.key, lock.pid) if lock.pid is not None else None,
+    applier = _Applier(
+        runner, plan, infos, who=who, timeouts=timeouts, retry=retry, lock=lock, root=root
     )
-    n = len(plan.pending)
-    for i, planned in enumerate(plan.pending, 1):
-        rev = planned.revision
-        at = out.done[-1] if out.done else ", ".join(plan.live) or "base"
-        if deadline is not None and time.monotonic() > deadline:
-            out.failure = Finding(
-                check=DEPLOY_FAILED,
-                severity="error",
-                revision=rev,
-                message=f"deploy to {who.environment} ran out of time (deploy.timeout) before "
-                f"{rev}; the database stays at {at}",
-                details={"hint": "deploy again to apply the rest, or raise deploy.timeout"},
-            )
-            break
-        if progress is not None:
-            progress(who.environment, i, n, rev)
-        attempt = 0
-        while True:
-            attempt += 1
-            failure: StepFailed | None = None
-            with hooks.step(rev) as state:
-                try:
-                    runner.upgrade(rev)
-                except StepFailed as exc:
-                    failure = exc
-            seconds = time.perf_counter() - state.started
-            if failure is None:
-                break
-            if failure.code in RETRYABLE and attempt <= retry.retries and not state.outside:
-                time.sleep(retry.delay(attempt))
-                continue
-            break
-        if failure is None:
-            out.done.append(rev)
-            out.steps.append(AppliedRevision(rev, "applied", seconds, attempt))
-            if state.ledger_written:
-                out.rows.append(row(state))
-            else:
-                out.notes.append(_late_row(runner, row(state), who.environment))
-                out.rows.append(row(state))
-            changed = _changed(state, timeouts, who.environment, planned)
-            if changed is not None:
-                out.notes.append(changed)
-            continue
-        if state.lost_lock:
-            out.failure = Finding(
-                check=DEPLOY_FAILED,
-                severity="error",
-                revision=rev,
-                message=f"deploy to {who.environment} stopped before {rev}: the deploy lock "
-                f"was lost (its session ended); the database stays at {at}, nothing of {rev} "
-                "applied",
-                details={"hint": "deploy again: the next deploy takes the lock and goes on"},
-            )
-            out.steps.append(AppliedRevision(rev, "not-run"))
-            break
-        tries = f", {attempt} attempts" if attempt > 1 else ""
-        applied_part = (
-            f"the statements {rev} ran outside its transaction were not rolled back"
-            if state.outside
-            else f"nothing of {rev} applied"
-        )
-        out.failure = step_finding(
-            failure,
-            infos[rev],
-            check=DEPLOY_FAILED,
-            dialect=runner.conn.dialect.name,
-            root=root,
-            what=f"deploy to {who.environment} stopped: {infos[rev].label()} failed (the "
-            f"database stays at {at}, {applied_part}{tries})",
-            hint=_hint(failure.code, timeouts, state.outside),
-            environment=who.environment,
-            attempts=attempt,
-        )
-        out.steps.append(AppliedRevision(rev, "failed", seconds, attempt, failure.cause))
-        failed = row(state, "failed", failure.cause)
-        with contextlib.suppress(SQLAlchemyError):
-            ledger.insert(runner.conn, failed)
-            runner.conn.commit()
-            out.rows.append(failed)
-        break
-    done = {a.revision for a in out.steps}
-    out.steps += [
-        AppliedRevision(p.revision, "not-run") for p in plan.pending if p.revision not in done
-    ]
-    return out
+    return applier.run(deadline, progress)
 
 
 def _late_row(runner: StepRunner, row: LedgerRow, env: str) -> Finding:

@@ -91,7 +91,8 @@ def _identity(url: URL) -> tuple[Any, ...]:
 
 class TransactionHooks:
     """Event listeners that put the deploy's timeouts and ledger row into each revision's
-    transaction. Use `step(...)` around one attempt of one revision."""
+    transaction: ``with hooks:`` around the deploy, `step(...)` around one attempt of one
+    revision."""
 
     def __init__(
         self,
@@ -202,20 +203,29 @@ class TransactionHooks:
         state.ledger_written = True
 
     # -- the window ----------------------------------------------------------------------
-    @contextmanager
-    def step(self, revision: str) -> Iterator[StepState]:
-        """Listen during one attempt of `revision`."""
-        self.state = StepState(revision)
-        listeners: list[tuple[str, Callable[..., Any]]] = [
+    def _listeners(self) -> list[tuple[str, Callable[..., Any]]]:
+        return [
             ("begin", self._on_begin),
             ("before_cursor_execute", self._on_statement),
             ("commit", self._on_commit),
         ]
-        for name, fn in listeners:
+
+    def __enter__(self) -> TransactionHooks:
+        """Listen (the listeners act only inside `step`)."""
+        for name, fn in self._listeners():
             event.listen(Engine, name, fn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name, fn in self._listeners():
+            event.remove(Engine, name, fn)
+        self.state = None
+
+    @contextmanager
+    def step(self, revision: str) -> Iterator[StepState]:
+        """One attempt of `revision` (inside ``with hooks:``)."""
+        self.state = StepState(revision)
         try:
             yield self.state
         finally:
-            for name, fn in listeners:
-                event.remove(Engine, name, fn)
             self.state = None

@@ -102,18 +102,26 @@ def read(conn: Connection) -> list[LedgerRow]:
     return out
 
 
+#: the insert of `insert(settings=True)` on PostgreSQL, as driver SQL (psycopg's format):
+#: it runs once per revision, so it is not built and compiled by SQLAlchemy every time
+_PG_INSERT = (
+    f"INSERT INTO {LEDGER_TABLE} (id, revision, checksum, direction, status, started_at, "
+    "duration, deployed_by, tool_version, environment, error) VALUES (%(id)s, %(revision)s, "
+    "%(checksum)s, %(direction)s, %(status)s, %(started_at)s, %(duration)s, %(deployed_by)s, "
+    "%(tool_version)s, %(environment)s, %(error)s) "
+    "RETURNING current_setting('lock_timeout'), current_setting('statement_timeout')"
+)
+
+
 def insert(conn: Connection, row: LedgerRow, *, settings: bool = False) -> tuple[str, str] | None:
     """Add `row` in the connection's current transaction (the caller commits). With
-    `settings` (PostgreSQL), also return the lock_timeout and statement_timeout in force."""
-    stmt = table.insert().values(id=uuid.uuid4().hex, **_values(row))
+    `settings` (PostgreSQL only), also return the lock_timeout and statement_timeout in
+    force in that transaction."""
+    values = {"id": uuid.uuid4().hex, **_values(row)}
     if not settings:
-        conn.execute(stmt)
+        conn.execute(table.insert().values(**values))
         return None
-    found = conn.execute(
-        stmt.returning(
-            sa.func.current_setting("lock_timeout"), sa.func.current_setting("statement_timeout")
-        )
-    ).one()
+    found = conn.exec_driver_sql(_PG_INSERT, values).one()
     return str(found[0]), str(found[1])
 
 
