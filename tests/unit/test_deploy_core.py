@@ -255,3 +255,22 @@ def test_read_files_skips_what_does_not_parse(tmp_path: Path) -> None:
     facts = read_files(chain)
     assert isinstance(facts, FileFacts) and set(facts.checksums) == {"r1", "r2"}
     assert facts.autocommit == {"r2"}
+
+
+def test_pg_dump_never_gets_the_password_on_its_command_line() -> None:
+    from migration_gate.db.urls import sync_url
+    from migration_gate.deploy.backup import _libpq
+
+    uri, password = _libpq(sync_url("postgresql://u:pw-1@h:5433/db?sslmode=require"))
+    assert uri == "postgresql://u@h:5433/db?sslmode=require" and password == "pw-1"
+    uri, password = _libpq(sync_url("postgresql://u@h/db?password=pw-2&application_name=x"))
+    assert "pw-2" not in uri and "password" not in uri and password == "pw-2"
+    assert _libpq(sync_url("postgresql://u@h/db"))[1] is None
+
+
+def test_a_drift_report_says_drift() -> None:
+    section = DeploySection(
+        environment="dev", database="db", before=("r1",), plan=_report().deploy.plan
+    )  # type: ignore[union-attr]
+    text = render(Report("drift", deploy=section), "text")
+    assert "drift of dev (db): r1, 2 revision(s) pending" in text

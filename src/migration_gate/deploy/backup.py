@@ -70,16 +70,21 @@ def _pick(candidates: Sequence[Path], server_major: int | None) -> Path:
     )
 
 
-def _libpq_uri(u: URL) -> str:
-    """The URL as libpq reads it (scheme postgresql, no driver), without its password."""
-    return URL.create(
+def _libpq(u: URL) -> tuple[str, str | None]:
+    """(the URL as libpq reads it, scheme postgresql and no driver, without any password;
+    the password, wherever the URL held it: for PGPASSWORD, never for the command line)."""
+    query = {k: v for k, v in u.query.items() if k.lower() not in ("password", "passwd")}
+    given = u.query.get("password") or u.query.get("passwd")
+    password = u.password if u.password is not None else given
+    uri = URL.create(
         "postgresql",
         username=u.username,
         host=u.host,
         port=u.port,
         database=u.database,
-        query=u.query,
+        query=query,
     ).render_as_string(hide_password=False)
+    return uri, str(password) if isinstance(password, str) else None
 
 
 def _name(environment: str, at: str, suffix: str) -> str:
@@ -118,14 +123,15 @@ def backup(
     exe = _pick(pg_dump_candidates(bin_dirs), server_major)
     target = directory / _name(environment, at, ".dump")
     env = dict(environ)
-    if u.password is not None:
-        env["PGPASSWORD"] = str(u.password)
+    uri, password = _libpq(u)
+    if password is not None:
+        env["PGPASSWORD"] = password
     env.setdefault("PGAPPNAME", "migration-gate-backup")
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     try:
         proc = subprocess.run(
-            [str(exe), "-Fc", "--no-password", "-f", str(target), "--dbname", _libpq_uri(u)],
+            [str(exe), "-Fc", "--no-password", "-f", str(target), "--dbname", uri],
             capture_output=True,
             text=True,
             env=env,

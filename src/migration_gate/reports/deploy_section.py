@@ -22,13 +22,13 @@ def _revs(revs: tuple[str, ...]) -> str:
     return ", ".join(revs) if revs else "base"
 
 
-def summary(s: DeploySection) -> str:
+def summary(s: DeploySection, command: str = "deploy") -> str:
     """One line: what happened where."""
     applied = sum(1 for a in s.applied if a.status == "applied")
     failed = [a.revision for a in s.applied if a.status == "failed"]
-    what = "dry run of" if s.dry_run else "deploy to"
+    what = "dry run of" if s.dry_run else "deploy to" if command == "deploy" else f"{command} of"
     line = f"{what} {s.environment} ({s.database}): {_revs(s.before)}"
-    if s.dry_run:
+    if s.dry_run or command != "deploy":
         line += f", {len(s.plan)} revision(s) pending" if s.plan else ", nothing pending"
     elif s.applied or s.before != s.after:
         line += f" → {_revs(s.after)}, {applied} of {len(s.plan)} revision(s) applied"
@@ -41,7 +41,7 @@ def text_lines(report: Report) -> list[str]:
     s = report.deploy
     if s is None:
         return []
-    out = ["", summary(s)]
+    out = ["", summary(s, report.command)]
     outcome = {a.revision: a for a in s.applied}
     for p in s.plan:
         a = outcome.get(p.revision)
@@ -91,8 +91,8 @@ def markdown_lines(report: Report) -> list[str]:
     s = report.deploy
     if s is None:
         return []
-    title = "Dry run" if s.dry_run else "Deploy"
-    out = [f"### {title}: {_md(s.environment)}", "", _md(summary(s)), ""]
+    title = "Dry run" if s.dry_run else report.command.capitalize()
+    out = [f"### {title}: {_md(s.environment)}", "", _md(summary(s, report.command)), ""]
     outcome = {a.revision: a for a in s.applied}
     if s.plan:
         out += [
@@ -183,4 +183,5 @@ def annotation(report: Report) -> str:
     s = report.deploy
     if s is None:
         return ""
-    return f"::notice title=migration-gate {report.command}::{escape_data(summary(s))}\n"
+    text = escape_data(summary(s, report.command))
+    return f"::notice title=migration-gate {report.command}::{text}\n"
