@@ -382,3 +382,26 @@ def test_post_check_catches_a_migration_that_depends_on_the_data(
     assert "did not leave the schema the chain makes" in found.message
     assert "index ix_users_email on users (email) is extra" in found.message
     assert dp.version(pg_url) == ["a2"]
+
+
+def test_the_setup_hook_runs_on_scratch_databases_not_on_the_environments(
+    tmp_path: Path, pg_url: str, pg_admin_url: str
+) -> None:
+    """An app whose base tables come from create_all ([tool.migration-gate] setup): the
+    expected schema has them too, and the live database is never set up again."""
+    import uuid
+
+    module = f"appbase_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{module}.py").write_text(
+        "import sqlalchemy as sa\n\n\ndef create(conn):\n"
+        "    conn.execute(sa.text('CREATE TABLE base_table (id integer PRIMARY KEY)'))\n"
+    )
+    (tmp_path / "pyproject.toml").write_text(f'[tool.migration-gate]\nsetup = "{module}:create"\n')
+    ini = dp.write_project(tmp_path)
+    dp.execute(pg_url, "CREATE TABLE base_table (id integer PRIMARY KEY)")  # the app did it
+    s = dp.settings(ini, pg_url, pg_admin_url)
+    report = deploy(s, env="dev")
+    assert report.ok and report.findings == [], report.findings
+    assert report.deploy is not None and report.deploy.expected_from == "scratch database"
+    assert dp.version(pg_url) == ["a3"]
+    assert drift(s, env="dev").ok

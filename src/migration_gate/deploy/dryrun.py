@@ -18,6 +18,7 @@ from migration_gate.chain.failures import step_finding
 from migration_gate.chain.script import Chain
 from migration_gate.chain.sql_capture import rendered_script
 from migration_gate.chain.upwalk import walk_up
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db.provision import Provider
 from migration_gate.deploy.apply import DEPLOY_FAILED
@@ -45,6 +46,7 @@ def dry_run(
     *,
     environment: str,
     root: Path | None = None,
+    setup: Setup | None = None,
 ) -> DryRun:
     """Capture the SQL of `plan.pending` on a scratch database of `provider`."""
     out = DryRun()
@@ -61,6 +63,7 @@ def dry_run(
             observe=pending,
             capture_sql=True,
             script=chain.script,
+            setup=setup,
         )
     finally:
         provider.drop(url)

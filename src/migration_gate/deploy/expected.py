@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from migration_gate.chain.expected import path_to
 from migration_gate.chain.runner import StepRunner
 from migration_gate.chain.script import Chain
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db.provision import Provider
 from migration_gate.deploy.files import FileFacts
@@ -40,6 +41,7 @@ class ExpectedSchemas:
         *,
         dialect: str,
         provider: Callable[[], Provider],
+        setup: Setup | None = None,
     ) -> None:
         self.source = source
         self.chain = chain
@@ -47,6 +49,7 @@ class ExpectedSchemas:
         self.lock = lock
         self.dialect = dialect
         self._provider = provider
+        self._setup = setup
         self._runner: StepRunner | None = None
         self._scratch: tuple[Provider, str] | None = None
         self._applied: list[str] = []
@@ -86,7 +89,7 @@ class ExpectedSchemas:
             provider = self._provider()
             url = provider.scratch("deploy_expected")
             self._scratch = (provider, url)
-            self._runner = StepRunner(self.source, url, script=self.chain.script)
+            self._runner = StepRunner(self.source, url, script=self.chain.script, setup=self._setup)
             self._applied = []
         todo = [r for r in path if r not in set(self._applied)]
         self.builds += 1

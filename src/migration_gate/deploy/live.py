@@ -11,13 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import TracebackType
 
-import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
 from migration_gate.deploy import ledger
 from migration_gate.deploy.lock import tagged
@@ -58,7 +56,7 @@ class LiveDatabase:
         self.version_table = version_table
         self.environment = environment
         self.dialect = urls.dialect_of(url)
-        self._engine = sa.create_engine(urls.sync_url(tagged(url, READ_APP)), poolclass=NullPool)
+        self._engine = engines.engine(tagged(url, READ_APP))
         try:
             self._conn: Connection = self._engine.connect()
         except DBAPIError as exc:

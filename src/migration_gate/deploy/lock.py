@@ -34,9 +34,8 @@ from types import TracebackType
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_code, error_text
 from migration_gate.errors import ConfigError, GateError, InfrastructureError
 
@@ -92,11 +91,7 @@ class DeployLock:
 
     # -- PostgreSQL --------------------------------------------------------------------
     def _connect(self) -> Connection:
-        self._engine = sa.create_engine(
-            urls.sync_url(tagged(self.url, LOCK_APP)),
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-        )
+        self._engine = engines.engine(tagged(self.url, LOCK_APP), autocommit=True)
         try:
             return self._engine.connect()
         except DBAPIError as exc:

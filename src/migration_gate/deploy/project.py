@@ -17,7 +17,7 @@ from pathlib import Path
 
 from migration_gate.chain.script import Chain, load_chain
 from migration_gate.config.envs import Deploy
-from migration_gate.config.settings import Settings
+from migration_gate.config.settings import Settings, Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.db.pg_server import embedded_bin_dir
@@ -52,6 +52,9 @@ class Project:
     bin_dirs: tuple[Path | None, ...] = ()
     #: the Alembic ini as a user would name it (in the `alembic stamp` hint)
     ini: str = "alembic.ini"
+    #: `[tool.migration-gate] setup`: run on each scratch database before the chain (never on
+    #: the environment's database, which is not fresh)
+    setup: Setup | None = None
 
 
 def version_table(source: ConfigSource) -> str:
@@ -119,6 +122,7 @@ def project_for(settings: Settings) -> Iterator[Project]:
             environ=settings.environ,
             bin_dirs=_pg_dump_dirs(settings),
             ini=shown,
+            setup=settings.setup_hook(),
         )
     finally:
         providers.close()

@@ -29,6 +29,7 @@ from alembic.config import Config
 from migration_gate.chain.graph import heads as chain_heads
 from migration_gate.chain.script import Chain, load_chain
 from migration_gate.config.envs import Deploy
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.deploy.expected import ExpectedSchemas
@@ -116,8 +117,12 @@ def _joined(revs: tuple[str, ...]) -> str | None:
     return ",".join(revs) if revs else None
 
 
-def readiness(config: Config, url: str, *, pg_url: str | None = None) -> dict[str, Any]:
-    """``{revision, head, schema_hash, expected_hash, in_sync}`` of the database at `url`."""
+def readiness(
+    config: Config, url: str, *, pg_url: str | None = None, setup: Setup | None = None
+) -> dict[str, Any]:
+    """``{revision, head, schema_hash, expected_hash, in_sync}`` of the database at `url`.
+    `pg_url` names the server for a scratch database, when the lock file cannot vouch for
+    the expected schema (default: the embedded one); `setup` runs on that database first."""
     known = _known(config)
     source = ConfigSource(config)
     dialect = urls.dialect_of(url)
@@ -132,6 +137,7 @@ def readiness(config: Config, url: str, *, pg_url: str | None = None) -> dict[st
         known.lock,
         dialect=dialect,
         provider=lambda: providers(dialect),
+        setup=setup,
     )
     at_head = set(state.heads) == set(known.heads)
     try:
@@ -163,6 +169,7 @@ def upgrade_or_raise(
     pg_url: str | None = None,
     pg_bin: Path | None = None,
     environ: Mapping[str, str] | None = None,
+    setup: Setup | None = None,
 ) -> Report:
     """Deploy the pending revisions to `url` as `migration-gate deploy` does (lock,
     pre-flight, one transaction and ledger row per revision, post-check); raise
@@ -181,6 +188,7 @@ def upgrade_or_raise(
             scratch=providers,
             environ=dict(os.environ if environ is None else environ),
             bin_dirs=(pg_bin,),
+            setup=setup,
         )
         report = run_deploy(project, Target(environment, url, deploy or Deploy()))
     finally:

@@ -128,6 +128,7 @@ def _dry_run(run: RunState, live: LiveDatabase, *, allow_drift: bool) -> None:
             run.project.scratch(run.dialect),
             environment=run.env,
             root=run.project.root,
+            setup=run.project.setup,
         )
         if plan.pending and not plan.unknown
         else None

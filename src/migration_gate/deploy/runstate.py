@@ -72,6 +72,7 @@ class RunState:
             _lock_file(project, self.report),
             dialect=self.dialect,
             provider=lambda: project.scratch(self.dialect),
+            setup=project.setup,
         )
         self.section = DeploySection(environment=self.env, database=urls.mask(target.url))
         #: the pre-flight's drift check: alone (drift) or before a deploy
@@ -145,7 +146,7 @@ class RunState:
                     "schema is checked, and the ledger starts with the next revision",
                 ),
             )
-        if not state.heads and state.objects:
+        if not state.heads and state.objects and not self._fresh(state.schema):
             matches = {
                 rev: "lock file"
                 for rev in chain.order
@@ -165,6 +166,18 @@ class RunState:
                 self.report.add(found)
         self.timed("preflight", t)
         return self.report.ok
+
+    def _fresh(self, live: SchemaSnapshot) -> bool:
+        """No revision yet, but objects: the app's own start (`setup`, e.g. its create_all)
+        made exactly them? Then the database is as fresh as this project's get."""
+        if self.project.setup is None:
+            return False
+        try:
+            base = self.expected.build(())
+        except StepFailed:
+            return False
+        self.expected_from = "scratch database"
+        return base == live
 
     def start(self, state: LiveState, plan: Plan) -> None:
         self.section = replace(
