@@ -216,3 +216,50 @@ def test_a_revision_behind_a_lock_fails_then_succeeds_with_retries(
         ("a2", "failed"),
         ("a2", "applied"),
     ]
+
+
+def test_a_deployer_that_cannot_get_the_lock_gives_up_after_lock_wait(
+    tmp_path: Path, pg_url: str, pg_admin_url: str
+) -> None:
+    from migration_gate.commands.deploy import deploy
+    from migration_gate.deploy.lock import lock_key
+
+    ini = dp.write_project(tmp_path, lock_wait="1s")
+    holder = sa.create_engine(
+        pg_url + "?application_name=another-deployer",
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+    )
+    with holder.connect() as conn:
+        conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("alembic_version")})
+        t0 = time.monotonic()
+        report = deploy(dp.settings(ini, pg_url, pg_admin_url), env="dev")
+        waited = time.monotonic() - t0
+    holder.dispose()
+    (found,) = report.errors()
+    assert found.check == "deploy-failed"
+    assert "held the deploy lock for longer than deploy.lock_wait (1s)" in found.message
+    assert "another-deployer" in found.message
+    assert 0.9 < waited < 10
+    assert dp.version(pg_url) == []
+
+
+def test_concurrent_deployers_on_sqlite_apply_each_revision_once(tmp_path: Path) -> None:
+    ini = dp.write_project(tmp_path)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    env = {"DEV_DATABASE_URL": url}
+    assert ini.exists()
+    procs = [
+        dp.spawn(tmp_path, "deploy", "--env", "dev", "--format", "json", env=env) for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=240) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _, err in outs]
+    applied = [
+        a["revision"]
+        for out, _ in outs
+        for a in json.loads(out)["deploy"]["applied"]
+        if a["status"] == "applied"
+    ]
+    assert sorted(applied) == ["a1", "a2", "a3"]
+    assert sorted(r.revision for r in dp.ledger(url)) == ["a1", "a2", "a3"]
+    assert dp.version(url) == ["a3"]
