@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from migration_gate.deploy.section import DeploySection
 
 __all__ = ["SEVERITIES", "Finding", "Report", "Severity"]
 
@@ -82,6 +85,8 @@ class Report:
     silenced: list[dict[str, Any]] = field(default_factory=list)
     #: files the command wrote (the lock file), relative to the project root
     written: list[str] = field(default_factory=list)
+    #: deploy / drift: the environment, the plan, per-revision timings, the ledger rows written
+    deploy: DeploySection | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,6 +107,8 @@ class Report:
         self.sql.update(other.sql)
         self.silenced.extend(other.silenced)
         self.written.extend(other.written)
+        if other.deploy is not None:
+            self.deploy = other.deploy
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
@@ -121,10 +128,15 @@ class Report:
             value = getattr(self, name)
             if value:
                 out[name] = value
+        if self.deploy is not None:
+            out["deploy"] = self.deploy.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        from migration_gate.deploy.section import DeploySection
+
+        deploy = data.get("deploy")
         return cls(
             command=data["command"],
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
@@ -133,4 +145,5 @@ class Report:
             sql={str(k): str(v) for k, v in data.get("sql", {}).items()},
             silenced=[dict(s) for s in data.get("silenced", [])],
             written=[str(w) for w in data.get("written", [])],
+            deploy=DeploySection.from_dict(deploy) if deploy else None,
         )

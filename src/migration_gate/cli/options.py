@@ -87,6 +87,38 @@ OPTIONS: dict[str, Option] = {
             "help": "with --check: also verify the schema hashes (walks the chain)",
         },
     ),
+    "env": Option(
+        ("--env",),
+        {
+            "required": True,
+            "metavar": "NAME",
+            "help": "the environment (envs/NAME.yaml; its database URL comes from the "
+            "variable it names)",
+        },
+    ),
+    "dry_run": Option(
+        ("--dry-run",),
+        {
+            "action": "store_true",
+            "help": "show the plan and the SQL each pending revision sends (run on a scratch "
+            "database); change nothing",
+        },
+    ),
+    "allow_drift": Option(
+        ("--allow-drift",),
+        {
+            "action": "store_true",
+            "help": "deploy even when the schema is not the one the chain produces at the "
+            "database's revision (reported as a warning)",
+        },
+    ),
+    "backup": Option(
+        ("--backup",),
+        {
+            "action": "store_true",
+            "help": "take a backup (pg_dump -Fc) before applying, whatever deploy.backup says",
+        },
+    ),
 }
 
 DATABASES: dict[str, Option] = {

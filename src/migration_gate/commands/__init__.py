@@ -67,4 +67,16 @@ COMMANDS: tuple[Command, ...] = (
         "Write the lock file of released migrations, or check the migrations against it.",
         ("check", "base_ref", "schemas", "dialect"),
     ),
+    Command(
+        "deploy",
+        "deploy:deploy",
+        "Deploy the pending migrations to an environment: locked, checked for drift, ledgered.",
+        ("env", "dry_run", "allow_drift", "backup"),
+    ),
+    Command(
+        "drift",
+        "drift:drift",
+        "Compare an environment's database with the schema the chain produces at its revision.",
+        ("env",),
+    ),
 )

@@ -78,8 +78,12 @@ class Deploy(_Strict):
     lock_wait: Duration = 600.0
     #: retries (with backoff) of a revision that hit lock_timeout
     lock_retries: int = Field(default=3, ge=0, le=20)
+    #: the first wait before a retry; doubled for each further one (at most 30 s)
+    retry_backoff: Duration = 1.0
     #: take a pg_dump before applying: never, when a pending revision is destructive, always
     backup: Literal["never", "destructive", "always"] = "destructive"
+    #: where backups go, relative to the project root
+    backup_dir: str = "backups"
     #: the whole deploy may take at most this long
     timeout: Duration = 1800.0
 

@@ -45,4 +45,6 @@ def annotation(f: Finding) -> str:
 
 def render(report: Report) -> str:
     lines = [annotation(f) for f in report.findings if f.severity != "info" or f.file]
-    return "".join(line + "\n" for line in lines)
+    from migration_gate.reports.deploy_section import annotation as deploy_notice
+
+    return "".join(line + "\n" for line in lines) + deploy_notice(report)

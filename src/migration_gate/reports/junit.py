@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from migration_gate.findings import Finding, Report
+from migration_gate.reports.deploy_section import junit_suite
 from migration_gate.reports.text import render_finding
 
 __all__ = ["render"]
@@ -26,9 +27,11 @@ def _clean(text: str) -> str:
     return _INVALID_XML.sub("?", text)
 
 
-def _groups(report: Report) -> dict[Key, list[Finding]]:
+def _groups(report: Report, skip: set[int] | None = None) -> dict[Key, list[Finding]]:
     groups: dict[Key, list[Finding]] = {}
     for f in report.findings:
+        if skip and id(f) in skip:
+            continue
         groups.setdefault((f.check, f.revision, f.dialect), []).append(f)
     return groups
 
@@ -69,7 +72,8 @@ def _case(
 
 
 def render(report: Report) -> str:
-    groups = _groups(report)
+    deploy_suite, used = junit_suite(report)
+    groups = _groups(report, used)
     seen = {(rev, d) for (_, rev, d) in groups}
     cases: dict[str | None, list[tuple[str, list[Finding]]]] = {}
     for (check, rev, dialect), found in groups.items():
@@ -83,6 +87,10 @@ def render(report: Report) -> str:
 
     root = ET.Element("testsuites", name=f"migration-gate {report.command}")
     total = failed = 0
+    if deploy_suite is not None:
+        root.append(deploy_suite)
+        total += int(deploy_suite.get("tests", "0"))
+        failed += int(deploy_suite.get("failures", "0"))
     for dialect, entries in cases.items():
         suite = ET.SubElement(
             root, "testsuite", name=f"migration-gate {report.command} [{dialect or 'chain'}]"

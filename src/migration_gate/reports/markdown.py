@@ -112,6 +112,10 @@ def render(report: Report) -> str:
     if total:
         summary += f" · took {total:.1f}s"
     out += [summary, ""]
+    if report.deploy is not None:
+        from migration_gate.reports.deploy_section import markdown_lines
+
+        out += markdown_lines(report)
 
     sql: Mapping[str, str] = report.sql
     failing: dict[str | None, list[Finding]] = {}

@@ -45,6 +45,10 @@ def render(report: Report) -> str:
     for f in sorted(report.findings, key=lambda f: _ORDER[f.severity]):
         out.append("")
         out.extend(render_finding(f))
+    if report.deploy is not None:
+        from migration_gate.reports.deploy_section import text_lines
+
+        out.extend(text_lines(report))
     total = sum(v for k, v in report.timings.items() if k.endswith(".total"))
     if total:
         out.append("")
