@@ -176,14 +176,25 @@ def test_tables_it_cannot_fill_are_skipped_with_the_reason() -> None:
     assert plan(ok, snap("postgresql", ok)).columns == ("n",)
 
 
-def test_self_references_are_null() -> None:
+def test_self_references_point_at_the_tables_own_probe_rows() -> None:
+    # a tree: the first row is a root, every later row's parent is the row before it
     tree = Table(
         "nodes",
         (Column("id", "integer", nullable=False), Column("parent_id", "integer")),
         primary_key=("id",),
         foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
     )
-    assert {r["parent_id"] for r in plan(tree, snap("sqlite", tree)).as_dicts()} == {None}
+    rows = plan(tree, snap("sqlite", tree)).as_dicts()
+    assert [r["parent_id"] for r in rows] == [None, rows[0]["id"], rows[1]["id"]]
+    # NOT NULL: the first row points at itself (a later NOT NULL rule finds no orphan)
+    strict = Table(
+        "nodes",
+        (Column("id", "integer", nullable=False), Column("parent_id", "integer", nullable=False)),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
+    )
+    rows = plan(strict, snap("postgresql", strict)).as_dicts()
+    assert [r["parent_id"] for r in rows] == [rows[0]["id"], rows[0]["id"], rows[1]["id"]]
 
 
 def test_fill_order_puts_parents_first_and_survives_cycles() -> None:
