@@ -182,34 +182,33 @@ def _rewritten_or_lost(
 def _by_containment(
     table: str, columns: Sequence[str], known: Sequence[Row], current: Sequence[Row]
 ) -> list[Loss]:
-    missing_in: dict[str, list[Norm]] = {}
+    def tokens(rows: Sequence[Row], c: str) -> set[str]:
+        return {t for row in rows if (t := token(row.get(c))) is not None}
+
+    mapping = shifted_by_values(
+        known, current, [c for c in columns if not tokens(known, c) <= tokens(current, c)]
+    )
+    losses = [_shifted(table, mapping, len(known), ())] if mapping else []
+    moved = {a for a, _ in mapping}
     for c in columns:
         now = {v for row in current if (v := row.get(c)) is not None}
         was = [v for row in known if (v := row.get(c)) is not None]
-        if not was or (now and {v[0] for v in now} != {v[0] for v in was}):
+        if c in moved or not was or (now and {v[0] for v in now} != {v[0] for v in was}):
             continue
         missing = [v for v in was if v not in now]
         if missing:
-            missing_in[c] = missing
-    mapping = shifted_by_values(known, current, list(missing_in))
-    losses = [_shifted(table, mapping, len(known), ())] if mapping else []
-    moved = {a for a, _ in mapping}
-    for c, missing in missing_in.items():
-        if c in moved:
-            continue
-        now = {v for row in current if (v := row.get(c)) is not None}
-        sample = show(next(iter(now))) if now else "NULL"
-        losses.append(
-            Loss(
-                table,
-                "values",
-                before=sum(row.get(c) is not None for row in known),
-                after=len(missing),
-                column=c,
-                examples=tuple((show(v), sample) for v in missing[:3]),
-                uniform=sample if len(now) <= 1 else None,
+            sample = show(next(iter(now))) if now else "NULL"
+            losses.append(
+                Loss(
+                    table,
+                    "values",
+                    before=len(was),
+                    after=len(missing),
+                    column=c,
+                    examples=tuple((show(v), sample) for v in missing[:3]),
+                    uniform=sample if len(now) <= 1 else None,
+                )
             )
-        )
     return losses
 
 
