@@ -73,3 +73,10 @@ def test_what_it_cannot_read_it_leaves_to_the_database(expression: str) -> None:
         not (x.allowed or x.equal or x.not_equal or x.lower or x.upper) for x in r.columns.values()
     )
     assert r.less == ()
+
+
+def test_an_aware_date_literal_reads_as_a_naive_utc_moment() -> None:
+    from migration_gate.checks.probe.constraints import as_moment
+
+    assert str(as_moment("2020-01-01 02:00:00+02")) == "2020-01-01 00:00:00"
+    assert as_moment("soon") is None and as_moment(5) is None

@@ -51,3 +51,8 @@ def test_one_row_found_nowhere_means_the_rows_are_not_moved() -> None:
     # shared small values (flags, counters) are no evidence
     weak = [row(flag=True, n=1)]
     assert destinations(weak, {"x": [row(flag=True, n=1)]}) is None
+
+
+def test_values_a_migration_may_write_do_not_break_it() -> None:
+    assert not strong(normalize(float("nan"))) and not strong(normalize(float("inf")))
+    assert token(normalize(float("nan"))) == "NaN"

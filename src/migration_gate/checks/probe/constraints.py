@@ -191,6 +191,9 @@ def as_moment(value: Any) -> dt.datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return dt.datetime.fromisoformat(value.strip())
+        moment = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         return None
+    if moment.tzinfo is not None:  # the probe's moments are naive (UTC where aware)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from migration_gate.checks.probe.norm import Norm, Row
 
@@ -57,7 +58,7 @@ def strong(value: Norm | None) -> bool:
     if tag == "str":
         return len(str(raw)) >= 4
     if tag == "num":
-        return abs(raw) >= 10_000 if not isinstance(raw, str) else False
+        return isinstance(raw, Decimal) and raw.is_finite() and abs(raw) >= 10_000
     return False
 
 

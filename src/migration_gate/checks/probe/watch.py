@@ -71,7 +71,8 @@ _WRITES = re.compile(r"\b(?:insert|update|delete|merge)\b", re.IGNORECASE)
 _USING = re.compile(r"\busing\b", re.IGNORECASE)
 #: first words of the statements the watch keeps for the findings to name
 _KEPT = frozenset({"delete", "truncate", "update", "drop", "create", "alter", "with", "merge"})
-#: statements kept per revision at most (a data migration may update row by row)
+#: statements kept per revision at most: UPDATEs (a data migration may update row by row)
+#: up to `_KEEP`, the others (what deletes, drops or creates) up to twice that
 _KEEP = 500
 
 
@@ -135,10 +136,11 @@ class DataWatch:
             self.epoch += 1
 
     def _done(self, conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if self._quiet or len(self._sent) >= _KEEP:
+        if self._quiet or len(self._sent) >= 2 * _KEEP:
             return
         match = _WORD.match(statement)
-        if match is not None and match.group(1).lower() in _KEPT:
+        word = match.group(1).lower() if match is not None else ""
+        if word in _KEPT and (word != "update" or len(self._sent) < _KEEP):
             rowcount = getattr(cursor, "rowcount", -1)
             count = rowcount if isinstance(rowcount, int) else -1
             self._sent.append(Sent(statement, parameters, count))
