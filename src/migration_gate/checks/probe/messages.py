@@ -84,7 +84,10 @@ def _what(loss: Loss, cause: Cause) -> str:
             f"{loss.before} probe rows, all still there{key}): hashed, encrypted, recomputed "
             "or normalized"
         )
-    how = cause.text or "overwritten"
+    how = cause.text or (
+        "the old values are gone (overwritten, reset to a default, or the column dropped and "
+        "added again)"
+    )
     return (
         f"changes {t}.{loss.column} in {loss.after} of {loss.before} probe row(s) ({sample}): {how}"
     )
