@@ -65,6 +65,7 @@ CHECK_IDS = frozenset(
         "ledger-mismatch",
         "deploy-failed",
         "api-check-failed",
+        "probe-skipped",
     }
 )
 #: checks about the revision graph: they have no dialect

@@ -7,6 +7,8 @@ import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 
+import pytest
+
 from migration_gate.checks.probe.compare import (
     Row,
     TableState,
@@ -129,3 +131,73 @@ def test_a_renamed_table_is_found_by_its_rows() -> None:
     assert find_rename(BEFORE, {"accounts": renamed, "other": other}) == "accounts"
     assert find_rename(BEFORE, {"other": other}) is None
     assert find_rename(TableState(2, FAM), {"x": TableState(2, FAM)}) == "x"
+
+
+# -- kinds of change (issue 13) --------------------------------------------------------------
+
+
+def test_every_value_rewritten_one_to_one_with_every_row_kept_is_a_rewrite() -> None:
+    hashed = ["9f86d081884c7d65", "60303ae22b998861", "fd61a03af4f77d87"]
+    after = TableState(3, FAM, rows(id=[1, 2, 3], name=["a1", "a2", "a3"], plan=hashed), ("id",))
+    (change,) = compare_table("t", BEFORE, after).losses
+    assert (change.kind, change.column, change.key) == ("rewritten", "plan", ("id",))
+    assert change.examples[0] == ("'p1'", "'9f86d081884c7d65'")
+
+
+@pytest.mark.parametrize(
+    ("plans", "count"),
+    [
+        (["p1", "p2", "x"], 3),  # one value overwritten, the others kept
+        (["free", "free", "free"], 3),  # many values made one
+        (["x1", "x2", "x3"], 4),  # rewritten, but a row is gone as well (count fell)
+    ],
+)
+def test_anything_short_of_a_full_one_to_one_rewrite_stays_a_loss(
+    plans: list[str], count: int
+) -> None:
+    before = TableState(count, FAM, BEFORE.rows, ("id",))
+    after = TableState(3, FAM, rows(id=[1, 2, 3], name=["a1", "a2", "a3"], plan=plans), ("id",))
+    kinds = [x.kind for x in compare_table("t", before, after).losses]
+    assert "values" in kinds and "rewritten" not in kinds
+
+
+def test_a_single_probe_value_rewritten_cannot_be_told_from_an_overwrite() -> None:
+    before = TableState(1, FAM, rows(id=[1], name=["a"], plan=["p"]), ("id",))
+    after = TableState(1, FAM, rows(id=[1], name=["a"], plan=["q"]), ("id",))
+    assert [x.kind for x in compare_table("t", before, after).losses] == ["values"]
+
+
+def test_values_shifted_between_columns_are_one_change_with_the_mapping() -> None:
+    after = TableState(
+        3, FAM, rows(id=[1, 2, 3], name=["p1", "p2", "p3"], plan=["a1", "a2", "a3"]), ("id",)
+    )
+    (change,) = compare_table("t", BEFORE, after).losses
+    assert change.kind == "shifted"
+    assert change.mapping == (("name", "plan"), ("plan", "name"))
+
+
+def test_a_shift_into_a_column_of_another_type_is_still_seen() -> None:
+    fam = {"id": "integer", "n": "integer", "s": "string"}
+    before = TableState(2, fam, rows(id=[1, 2], n=[5, 6], s=["471001", "471002"]), ("id",))
+    # SQLite stores what lands in an INTEGER column as an integer when it looks like one
+    after = TableState(2, fam, rows(id=[1, 2], n=[471001, 471002], s=["5", "6"]), ("id",))
+    (change,) = compare_table("t", before, after).losses
+    assert change.kind == "shifted" and dict(change.mapping) == {"n": "s", "s": "n"}
+
+
+def test_a_shift_that_moved_the_key_too_is_found_by_values() -> None:
+    fam = {"id": "integer", "a": "string", "b": "string"}
+    before = TableState(2, fam, rows(id=[900001, 900002], a=["x1", "x2"], b=["y1", "y2"]), ("id",))
+    after = TableState(2, fam, rows(id=[900001, 900002], a=["y1", "y2"], b=["x1", "x2"]))
+    rolled = TableState(2, fam, rows(id=["y1", "y2"], a=[900001, 900002], b=["x1", "x2"]))
+    assert compare_table("t", before, after).losses[0].kind == "shifted"
+    (change,) = compare_table("t", before, rolled).losses
+    assert change.kind == "shifted" and ("id", "a") in change.mapping
+
+
+def test_the_rows_no_longer_found_are_returned() -> None:
+    after = TableState(1, FAM, rows(id=[2], name=["a2"], plan=["p2"]), ("id",))
+    outcome = compare_table("t", BEFORE, after)
+    assert [x.kind for x in outcome.losses] == ["rows"]
+    assert [r["id"] for r in outcome.lost] == [normalize(1), normalize(3)]
+    assert compare_table("t", BEFORE, None).lost == BEFORE.rows

@@ -176,14 +176,25 @@ def test_tables_it_cannot_fill_are_skipped_with_the_reason() -> None:
     assert plan(ok, snap("postgresql", ok)).columns == ("n",)
 
 
-def test_self_references_are_null() -> None:
+def test_self_references_point_at_the_tables_own_probe_rows() -> None:
+    # a tree: the first row is a root, every later row's parent is the row before it
     tree = Table(
         "nodes",
         (Column("id", "integer", nullable=False), Column("parent_id", "integer")),
         primary_key=("id",),
         foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
     )
-    assert {r["parent_id"] for r in plan(tree, snap("sqlite", tree)).as_dicts()} == {None}
+    rows = plan(tree, snap("sqlite", tree)).as_dicts()
+    assert [r["parent_id"] for r in rows] == [None, rows[0]["id"], rows[1]["id"]]
+    # NOT NULL: the first row points at itself (a later NOT NULL rule finds no orphan)
+    strict = Table(
+        "nodes",
+        (Column("id", "integer", nullable=False), Column("parent_id", "integer", nullable=False)),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
+    )
+    rows = plan(strict, snap("postgresql", strict)).as_dicts()
+    assert [r["parent_id"] for r in rows] == [rows[0]["id"], rows[0]["id"], rows[1]["id"]]
 
 
 def test_fill_order_puts_parents_first_and_survives_cycles() -> None:
@@ -258,3 +269,154 @@ def test_text_that_looks_like_uuid_storage_gets_uuid_text() -> None:
 )
 def test_the_probe_insert_speaks_each_paramstyle(style: str, expected: list[str]) -> None:
     assert fill.marks(style, 3) == expected
+
+
+# -- rows valid for the schema (issue 13) ---------------------------------------------------
+
+
+ORGS = Table("orgs", (Column("id", "integer", nullable=False),), primary_key=("id",))
+TEAMS = Table(
+    "teams",
+    (Column("org_id", "integer", nullable=False), Column("id", "integer", nullable=False)),
+    primary_key=("org_id", "id"),
+)
+
+
+def test_a_nullable_foreign_key_resolves_too() -> None:
+    child = Table(
+        "accounts",
+        (Column("id", "uuid", nullable=False), Column("owner_id", "uuid")),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("owner_id",), "users", ("id",)),),
+    )
+    parents = [{"id": uuid.uuid4()} for _ in range(3)]
+    rows = plan(child, snap("postgresql", USERS_PG, child), {"users": parents}).as_dicts()
+    assert [r["owner_id"] for r in rows] == [p["id"] for p in parents]
+
+
+def test_a_composite_key_takes_every_column_from_one_parent_row() -> None:
+    members = Table(
+        "members",
+        (
+            Column("id", "integer", nullable=False),
+            Column("org_id", "integer", nullable=False),
+            Column("team_id", "integer"),
+        ),
+        primary_key=("id",),
+        foreign_keys=(
+            ForeignKey(None, ("org_id",), "orgs", ("id",)),
+            ForeignKey(None, ("org_id", "team_id"), "teams", ("org_id", "id")),
+        ),
+    )
+    orgs = [{"id": 1}, {"id": 2}, {"id": 3}]
+    teams = [{"org_id": 3, "id": 10}, {"org_id": 2, "id": 20}, {"org_id": 1, "id": 30}]
+    s = snap("sqlite", ORGS, TEAMS, members)
+    rows = plan(members, s, {"orgs": orgs, "teams": teams}).as_dicts()
+    pairs = {(t["org_id"], t["id"]) for t in teams}
+    # org_id comes from orgs first; the team of each row must belong to that org
+    assert all((r["org_id"], r["team_id"]) in pairs for r in rows), rows
+    # no team agrees with any org: the rows cannot be valid
+    got = plan_rows(members, s, {"orgs": [{"id": 9}], "teams": teams})
+    assert isinstance(got, Skip) and "share (org_id)" in got.reason
+
+
+def test_a_table_whose_parent_could_not_be_filled_is_left_empty() -> None:
+    child = Table(
+        "lines",
+        (Column("id", "integer", nullable=False), Column("budget_id", "integer")),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey(None, ("budget_id",), "budgets", ("id",)),),
+    )
+    budgets = Table("budgets", (Column("id", "integer", nullable=False),), primary_key=("id",))
+    s = snap("postgresql", budgets, child)
+    got = plan_rows(child, s, {"budgets": []}, unfilled={"budgets"})
+    assert isinstance(got, Skip)
+    assert "references budgets, which the probe could not fill" in got.reason
+    # nullable or not: rows pointing nowhere are not valid rows of this schema
+    got = plan_rows(child, s, {"budgets": []})
+    assert isinstance(got, Skip) and "which has no rows" in got.reason
+
+
+def test_a_cycle_of_references_is_broken_where_a_key_may_be_null() -> None:
+    a = Table(
+        "a",
+        (Column("id", "integer", nullable=False), Column("b_id", "integer")),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey(None, ("b_id",), "b", ("id",)),),
+    )
+    got = plan_rows(a, snap("sqlite", a), {"b": []}, later={"b"})  # b is filled after a
+    assert isinstance(got, Plan) and {r["b_id"] for r in got.as_dicts()} == {None}
+    strict = Table(
+        "a",
+        (Column("id", "integer", nullable=False), Column("b_id", "integer", nullable=False)),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey(None, ("b_id",), "b", ("id",)),),
+    )
+    got = plan_rows(strict, snap("sqlite", strict), {"b": []}, later={"b"})
+    assert isinstance(got, Skip) and "cycle" in got.reason
+
+
+def test_a_self_reference_through_a_generated_key() -> None:
+    tree = Table(
+        "nodes",
+        (
+            Column("id", "integer", nullable=False, identity="always"),
+            Column("parent_id", "integer", nullable=False),
+        ),
+        primary_key=("id",),
+        foreign_keys=(ForeignKey("fk", ("parent_id",), "nodes", ("id",)),),
+    )
+    got = plan_rows(tree, snap("postgresql", tree), {})
+    assert isinstance(got, Skip) and "key the database generates" in got.reason
+
+
+def test_checks_it_can_read_are_satisfied() -> None:
+    table = Table(
+        "bookings",
+        (
+            Column("id", "integer", nullable=False),
+            Column("seats", "integer", nullable=False),
+            Column("price", "numeric(8,2)", nullable=False),
+            Column("code", "varchar(12)", nullable=False),
+            Column("starts_at", "timestamp", nullable=False),
+            Column("ends_at", "timestamp", nullable=False),
+            Column("day", "date", nullable=False),
+        ),
+        primary_key=("id",),
+        check_constraints=(
+            CheckConstraint(None, "seats >= 5 and seats <= 6 and seats <> 5"),
+            CheckConstraint(None, "price > 100"),
+            CheckConstraint(None, "length(code) = 8"),
+            CheckConstraint(None, "ends_at > starts_at"),
+            CheckConstraint(None, "starts_at > '2020-01-01'"),
+            CheckConstraint(None, "day < '2000-01-01'"),
+        ),
+    )
+    rows = plan(table, snap("postgresql", table)).as_dicts()
+    assert {r["seats"] for r in rows} == {6}
+    assert all(r["price"] > 100 for r in rows)
+    assert all(len(r["code"]) == 8 and r["code"].isdigit() for r in rows)
+    assert all(r["ends_at"] > r["starts_at"] > dt.datetime(2020, 1, 1) for r in rows)
+    assert all(r["day"] < dt.date(2000, 1, 1) for r in rows)
+
+
+def test_values_carry_their_table_and_column() -> None:
+    # what tells a value copied into another column or table from a value that was there
+    table = Table(
+        "t",
+        (
+            Column("id", "integer", nullable=False),
+            Column("name", "varchar(50)"),
+            Column("title", "varchar(50)"),
+            Column("email", "varchar(255)"),
+        ),
+        primary_key=("id",),
+    )
+    other = Table("u", (Column("id", "integer", nullable=False),), primary_key=("id",))
+    rows = plan(table, snap("sqlite", table, other)).as_dicts()
+    names, titles = {r["name"] for r in rows}, {r["title"] for r in rows}
+    assert not names & titles and all(n.isdigit() for n in names | titles)
+    assert all(r["email"].endswith("@example.com") for r in rows)
+    keys = {r["id"] for r in rows}
+    assert not keys & {r["id"] for r in plan(other, snap("sqlite", table, other)).as_dicts()}
+    assert min(keys) > 900_000

@@ -5,9 +5,12 @@ the cases that matter most are the writes that hide behind other first words."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
-from migration_gate.checks.probe.watch import may_change_rows
+import pytest
+import sqlalchemy as sa
+
+from migration_gate.checks.probe.watch import DataWatch, may_change_rows
 
 
 @pytest.mark.parametrize(
@@ -61,3 +64,26 @@ def test_bookkeeping_and_ddl_do_not(sql: str) -> None:
 def test_a_custom_version_table_is_bookkeeping_too() -> None:
     assert not may_change_rows("UPDATE my_versions SET version_num='b'", "my_versions")
     assert may_change_rows("UPDATE alembic_version SET version_num='b'", "my_versions")
+
+
+def test_the_watch_keeps_what_deletes_or_rewrites_with_its_row_count(tmp_path: Path) -> None:
+    """On a real SQLite connection: the statements a finding can name, with the rows the
+    database says they touched; never the probe's own; forgotten once taken."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    try:
+        with engine.connect() as conn:
+            watch = DataWatch(conn)
+            conn.exec_driver_sql("CREATE TABLE t (id integer primary key, a text)")
+            with watch.quiet():
+                conn.exec_driver_sql("INSERT INTO t (id, a) VALUES (1, 'x'), (2, 'y'), (3, 'z')")
+            conn.exec_driver_sql("SELECT * FROM t").all()
+            conn.exec_driver_sql("DELETE FROM t WHERE id > ?", (1,))
+            kept = watch.take()
+            assert [(s.sql.split()[0], s.rowcount) for s in kept] == [("CREATE", -1), ("DELETE", 2)]
+            assert kept[1].parameters == (1,)
+            assert watch.take() == []
+            watch.close()
+            conn.exec_driver_sql("DELETE FROM t")
+            assert watch.take() == []  # closed: nothing listens any more
+    finally:
+        engine.dispose()

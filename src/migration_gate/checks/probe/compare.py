@@ -1,13 +1,16 @@
 """What the data probe concludes from the rows before and after an upgrade (pure).
 
 A table's state is its row count, the type family of each column, and the probe rows as
-read back (values normalized by `normalize`, so that `char(n)` padding, `Decimal('1.00')`
-and a JSON dict read from `json` or `jsonb` compare equal). `compare_table` finds:
+read back (values normalized by `norm.normalize`). `compare_table` tells kinds of change
+apart (`Loss.kind`):
 
-- `dropped`: the table is gone while it had rows;
-- `rows`: fewer rows than before;
-- `values`: a column that kept its name and a compatible type family, whose probe values
-  changed (dropped and re-added, reset to its default).
+- `dropped`: the table is gone while it had rows (the caller looks for where they went);
+- `rows`: fewer rows than before (`Outcome.lost` holds the probe rows no longer found);
+- `shifted`: the values of column A now sit in column B of the same rows (`relocate`);
+- `rewritten`: every probe value of a kept column changed, one to one, and every row is
+  still there (hashed, encrypted, recomputed, normalized in place);
+- `values`: some values of a kept column changed, or all became one value or NULL
+  (dropped and re-added, reset to a default, overwritten).
 
 Rows are matched by the primary key when it kept its values, else by any other probe
 column whose values were distinct (an INTEGER key converted to UUID changes every key but
@@ -18,15 +21,15 @@ The matched rows are returned too, so the probe follows its rows from revision t
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
+from migration_gate.checks.probe.norm import Norm, Row, normalize, show
+from migration_gate.checks.probe.relocate import shifted_by_values, shifted_columns, token
+
 __all__ = [
+    "Kind",
     "Loss",
     "Norm",
     "Outcome",
@@ -39,48 +42,8 @@ __all__ = [
     "show",
 ]
 
-#: a normalized value: (representation tag, hashable value)
-Norm = tuple[str, Any]
-Row = Mapping[str, Norm | None]
+Kind = Literal["dropped", "rows", "moved", "values", "rewritten", "shifted"]
 _COMPATIBLE = ({"enum", "string"},)
-
-
-def normalize(value: Any) -> Norm | None:
-    """A hashable form of a value read from the database; None for NULL."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return ("bool", value)
-    if isinstance(value, int | float | Decimal):
-        try:
-            return ("num", Decimal(str(value)).normalize())
-        except InvalidOperation:
-            return ("num", str(value))
-    if isinstance(value, str):
-        return ("str", value.rstrip(" "))
-    if isinstance(value, bytes | bytearray | memoryview):
-        return ("bytes", bytes(value).hex())
-    if isinstance(value, uuid.UUID):
-        return ("uuid", value.hex)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            return ("datetimetz", value.astimezone(dt.UTC).replace(tzinfo=None).isoformat())
-        return ("datetime", value.isoformat())
-    if isinstance(value, dt.date | dt.time):
-        return (type(value).__name__, value.isoformat())
-    if isinstance(value, dt.timedelta):
-        return ("interval", value.total_seconds())
-    if isinstance(value, dict | list):
-        return ("json", json.dumps(value, sort_keys=True, default=str))
-    return ("other", repr(value))
-
-
-def show(value: Norm | None) -> str:
-    """A short human form of a normalized value."""
-    if value is None:
-        return "NULL"
-    text = repr(value[1]) if value[0] in ("str", "json") else str(value[1])
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def compatible(before: str, after: str) -> bool:
@@ -100,17 +63,25 @@ class TableState:
 
 @dataclass(frozen=True)
 class Loss:
-    """One way an upgrade lost data of a table."""
+    """One change an upgrade made to the data of a table."""
 
     table: str
-    kind: Literal["dropped", "rows", "values"]
-    #: rows before (dropped, rows) or probe rows compared (values)
+    kind: Kind
+    #: rows before (dropped, rows, moved) or probe rows compared (values, rewritten, shifted)
     before: int
-    #: rows after (rows) or probe rows whose value changed (values)
+    #: rows after (rows) or probe rows whose value changed (values, rewritten, shifted)
     after: int = 0
     column: str | None = None
     #: (value before, value after) samples, shown in messages
     examples: tuple[tuple[str, str], ...] = ()
+    #: shifted: (column the values were in, column they are in now)
+    mapping: tuple[tuple[str, str], ...] = ()
+    #: the columns rows were matched by (values, rewritten, shifted)
+    key: tuple[str, ...] = ()
+    #: moved: table → probe rows found there
+    found: tuple[tuple[str, int], ...] = ()
+    #: values: the one value every changed row holds now (`show` form), if they hold one
+    uniform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +90,8 @@ class Outcome:
     #: the probe rows as they are now (tracked columns only), to follow them on
     rows: tuple[Row, ...] = ()
     families: Mapping[str, str] = field(default_factory=dict)
+    #: the probe rows before that were not found again
+    lost: tuple[Row, ...] = ()
 
 
 def _comparable(before: TableState, after: TableState) -> list[str]:
@@ -165,7 +138,11 @@ def _match(
 
 
 def _changed_values(
-    table: str, column: str, pairs: Sequence[tuple[Norm | None, Norm | None]]
+    table: str,
+    column: str,
+    pairs: Sequence[tuple[Norm | None, Norm | None]],
+    key: tuple[str, ...],
+    all_kept: bool,
 ) -> Loss | None:
     known = [(b, a) for b, a in pairs if b is not None]
     if not known or any(a is not None and a[0] != b[0] for b, a in known):
@@ -173,24 +150,50 @@ def _changed_values(
     changed = [(b, a) for b, a in known if a != b]
     if not changed:
         return None
+    now = {a for _, a in changed}
     return Loss(
         table,
-        "values",
+        _rewritten_or_lost(known, changed, all_kept),
         before=len(known),
         after=len(changed),
         column=column,
         examples=tuple((show(b), show(a)) for b, a in changed[:3]),
+        key=key,
+        uniform=show(next(iter(now))) if len(now) == 1 else None,
     )
+
+
+def _rewritten_or_lost(
+    known: Sequence[tuple[Norm | None, Norm | None]],
+    changed: Sequence[tuple[Norm | None, Norm | None]],
+    all_kept: bool,
+) -> Kind:
+    """`rewritten` when every row is there and every value changed one to one (distinct
+    values stay distinct: a function of the old value), else `values` (some values
+    overwritten, or many values made one: a default, NULL, a constant)."""
+    before = {b for b, _ in known}
+    after = [a for _, a in known]
+    one_to_one = len(before) >= 2 and len(set(after)) == len(before)
+    if all_kept and len(changed) == len(known) and None not in after and one_to_one:
+        return "rewritten"
+    return "values"
 
 
 def _by_containment(
     table: str, columns: Sequence[str], known: Sequence[Row], current: Sequence[Row]
 ) -> list[Loss]:
-    losses = []
+    def tokens(rows: Sequence[Row], c: str) -> set[str]:
+        return {t for row in rows if (t := token(row.get(c))) is not None}
+
+    mapping = shifted_by_values(
+        known, current, [c for c in columns if not tokens(known, c) <= tokens(current, c)]
+    )
+    losses = [_shifted(table, mapping, len(known), ())] if mapping else []
+    moved = {a for a, _ in mapping}
     for c in columns:
         now = {v for row in current if (v := row.get(c)) is not None}
         was = [v for row in known if (v := row.get(c)) is not None]
-        if not was or (now and {v[0] for v in now} != {v[0] for v in was}):
+        if c in moved or not was or (now and {v[0] for v in now} != {v[0] for v in was}):
             continue
         missing = [v for v in was if v not in now]
         if missing:
@@ -203,44 +206,48 @@ def _by_containment(
                     after=len(missing),
                     column=c,
                     examples=tuple((show(v), sample) for v in missing[:3]),
+                    uniform=sample if len(now) <= 1 else None,
                 )
             )
     return losses
+
+
+def _shifted(table: str, mapping: list[tuple[str, str]], rows: int, key: tuple[str, ...]) -> Loss:
+    return Loss(table, "shifted", before=rows, after=rows, mapping=tuple(mapping), key=key)
 
 
 def compare_table(name: str, before: TableState, after: TableState | None) -> Outcome:
     """What an upgrade did to the data of table `name` (`after` None: the table is gone)."""
     if after is None:
         gone = (Loss(name, "dropped", before=before.row_count),) if before.row_count else ()
-        return Outcome(gone)
+        return Outcome(gone, lost=before.rows)
     losses: list[Loss] = []
     if after.row_count < before.row_count:
         losses.append(Loss(name, "rows", before=before.row_count, after=after.row_count))
     columns = _comparable(before, after)
     known = before.rows
     if not known or not after.rows:
-        return Outcome(tuple(losses), families=after.families)
+        return Outcome(tuple(losses), families=after.families, lost=known)
     key, matched = _match(known, after.rows, _candidate_keys(known, columns, before.primary_key))
     if key is None:
         losses.extend(_by_containment(name, columns, known, after.rows))
         return Outcome(tuple(losses), families=after.families)
-    for c in columns:
-        if c in key:
-            continue
-        pairs = [
-            (row.get(c), after.rows[j].get(c))
-            for row, j in zip(known, matched, strict=True)
-            if j is not None
-        ]
-        loss = _changed_values(name, c, pairs)
-        if loss is not None:
-            losses.append(loss)
-    followed = tuple(
-        {c: after.rows[j].get(c) for c in row if c in after.families}
-        for row, j in zip(known, matched, strict=True)
-        if j is not None
-    )
-    return Outcome(tuple(losses), followed, after.families)
+    pairs = [(row, after.rows[j]) for row, j in zip(known, matched, strict=True) if j is not None]
+    lost = tuple(row for row, j in zip(known, matched, strict=True) if j is None)
+    all_kept = not lost and after.row_count >= before.row_count
+    others = [c for c in columns if c not in key]
+    changed = [c for c in others if any(token(b.get(c)) != token(a.get(c)) for b, a in pairs)]
+    mapping = shifted_columns(pairs, changed)
+    if mapping:
+        losses.append(_shifted(name, mapping, len(pairs), key))
+    moved = {a for a, _ in mapping}
+    for c in others:
+        if c not in moved:
+            loss = _changed_values(name, c, [(b.get(c), a.get(c)) for b, a in pairs], key, all_kept)
+            if loss is not None:
+                losses.append(loss)
+    followed = tuple({c: a.get(c) for c in b if c in after.families} for b, a in pairs)
+    return Outcome(tuple(losses), followed, after.families, lost)
 
 
 def find_rename(before: TableState, candidates: Mapping[str, TableState]) -> str | None:

@@ -10,6 +10,11 @@ snapshots show those: a table that a statement altered (even back to the same sc
 column dropped and added again) or dropped and created again is a new object there.
 So a table whose `Table` object and epoch are those of the probe's last read holds the
 rows the probe read; everything else is read again. When in doubt, a statement counts.
+
+The watch also keeps the statements that delete, update or change tables (`Sent`, with the
+rows the database says they touched), so that a finding can name what happened ("3 rows
+deleted by DELETE FROM orders WHERE ..."). It sees only the walk's own connection: what an
+env.py sends through a connection of its own is counted (`bump`) but not named.
 """
 
 from __future__ import annotations
@@ -17,12 +22,13 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 
-__all__ = ["DataWatch", "may_change_rows"]
+__all__ = ["DataWatch", "Sent", "may_change_rows"]
 
 #: first words of statements that change no rows (transaction control, settings, reads of
 #: settings, locks, maintenance)
@@ -63,6 +69,21 @@ _CATALOG = re.compile(
 _WRITES = re.compile(r"\b(?:insert|update|delete|merge)\b", re.IGNORECASE)
 #: DDL that rewrites values in place (ALTER COLUMN ... TYPE ... USING)
 _USING = re.compile(r"\busing\b", re.IGNORECASE)
+#: first words of the statements the watch keeps for the findings to name
+_KEPT = frozenset({"delete", "truncate", "update", "drop", "create", "alter", "with", "merge"})
+#: statements kept per revision at most: UPDATEs (a data migration may update row by row)
+#: up to `_KEEP`, the others (what deletes, drops or creates) up to twice that
+_KEEP = 500
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A statement that may have removed or rewritten rows, as the driver received it."""
+
+    sql: str
+    parameters: Any
+    #: rows the database says it touched (the cursor's rowcount), -1 when it does not say
+    rowcount: int
 
 
 def may_change_rows(statement: str, version_table: str = "alembic_version") -> bool:
@@ -106,11 +127,28 @@ class DataWatch:
         self.version_table = version_table
         self.epoch = 0
         self._quiet = 0
+        self._sent: list[Sent] = []
         event.listen(connection, "before_cursor_execute", self._seen)
+        event.listen(connection, "after_cursor_execute", self._done)
 
     def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if not self._quiet and may_change_rows(statement, self.version_table):
             self.epoch += 1
+
+    def _done(self, conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if self._quiet or len(self._sent) >= 2 * _KEEP:
+            return
+        match = _WORD.match(statement)
+        word = match.group(1).lower() if match is not None else ""
+        if word in _KEPT and (word != "update" or len(self._sent) < _KEEP):
+            rowcount = getattr(cursor, "rowcount", -1)
+            count = rowcount if isinstance(rowcount, int) else -1
+            self._sent.append(Sent(statement, parameters, count))
+
+    def take(self) -> list[Sent]:
+        """The statements kept since the last `take` (the probe's own are never kept)."""
+        sent, self._sent = self._sent, []
+        return sent
 
     def bump(self) -> None:
         """Something may have changed rows (a step through another connection, a trigger)."""
@@ -126,5 +164,9 @@ class DataWatch:
             self._quiet -= 1
 
     def close(self) -> None:
-        if event.contains(self.connection, "before_cursor_execute", self._seen):
-            event.remove(self.connection, "before_cursor_execute", self._seen)
+        for name, fn in (
+            ("before_cursor_execute", self._seen),
+            ("after_cursor_execute", self._done),
+        ):
+            if event.contains(self.connection, name, fn):
+                event.remove(self.connection, name, fn)

@@ -1,0 +1,130 @@
+"""Where probe values went when they left their place (pure): another column, another table.
+
+Two mechanisms move values without losing them from the database, and only one of them is
+harmless:
+
+- `shifted_columns`: the values of column A now sit in column B of the same rows, the mark
+  of an `INSERT INTO new SELECT * FROM old` into a table whose columns are in another order
+  (every value lands in the wrong column: an error, shown as the mapping);
+- `destinations`: rows gone from one table are found in another table that gained rows in
+  the same revision (moved before the old table was dropped, or archived): not a loss.
+
+Values are compared by `token`, a representation-free text of a normalized value, because a
+value copied into a column of another type is stored in that type's form (`5` in a text
+column is `'5'`). Probe values carry a tag of their table and column (`values`), so a token
+found elsewhere says where it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from migration_gate.checks.probe.norm import Norm, Row
+
+__all__ = ["destinations", "shifted_by_values", "shifted_columns", "strong", "token"]
+
+_UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+
+
+def token(value: Norm | None) -> str | None:
+    """The text of a normalized value, the same whatever type stores it."""
+    if value is None:
+        return None
+    tag, raw = value
+    text = str(raw)
+    if tag == "bool":
+        return "1" if raw else "0"
+    if tag == "str":
+        if _UUID.fullmatch(text.lower()):
+            return text.lower().replace("-", "")
+        try:  # a timestamp SQLite stores as text
+            return dt.datetime.fromisoformat(text).isoformat()
+        except ValueError:
+            return text
+    return text
+
+
+def strong(value: Norm | None) -> bool:
+    """Whether a value is distinctive enough to say a row came from a table: text of four
+    characters or more, UUIDs, bytes, JSON, integers of five digits or more (probe keys)."""
+    if value is None:
+        return False
+    tag, raw = value
+    if tag in ("uuid", "bytes", "json"):
+        return True
+    if tag == "str":
+        return len(str(raw)) >= 4
+    if tag == "num":
+        return isinstance(raw, Decimal) and raw.is_finite() and abs(raw) >= 10_000
+    return False
+
+
+def shifted_columns(
+    pairs: Sequence[tuple[Row, Row]], changed: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(A, B) for each changed column A whose values now sit in another column B of the
+    same rows (B changed too, or is not a column the rows had). `pairs` holds the rows
+    before and after, matched by a key."""
+    if not pairs:
+        return []
+    had, columns = pairs[0][0], list(pairs[0][1])
+    mapping = []
+    for a in changed:
+        was = [token(before.get(a)) for before, _ in pairs]
+        if all(w is None for w in was):
+            continue
+        for b in columns:
+            if b == a or (b in had and b not in changed):
+                continue
+            now = [token(after.get(b)) for _, after in pairs]
+            if all(w is None or w == n for w, n in zip(was, now, strict=True)):
+                mapping.append((a, b))
+                break
+    return mapping
+
+
+def shifted_by_values(
+    known: Sequence[Row], current: Sequence[Row], changed: Sequence[str]
+) -> list[tuple[str, str]]:
+    """`shifted_columns` without matched rows (no key kept its place): A → B when every
+    value column A had is now somewhere in column B, and not in A."""
+    if not current:
+        return []
+    columns = list(current[0])
+    mapping = []
+    for a in changed:
+        was = {t for row in known if (t := token(row.get(a))) is not None}
+        if not was:
+            continue
+        for b in columns:
+            if b == a:
+                continue
+            if was <= {t for row in current if (t := token(row.get(b))) is not None}:
+                mapping.append((a, b))
+                break
+    return mapping
+
+
+def destinations(
+    lost: Sequence[Row], candidates: Mapping[str, Sequence[Row]]
+) -> dict[str, int] | None:
+    """Where each lost row is found: table → rows found there; None when a row is found
+    nowhere. A row is found in a table when one of its rows shares a distinctive value
+    (`strong`) with it; the candidates are the tables that gained rows in the revision."""
+    if not lost:
+        return None
+    indexed = {
+        name: {token(v) for row in rows for v in row.values() if strong(v)}
+        for name, rows in candidates.items()
+    }
+    found: dict[str, int] = {}
+    for row in lost:
+        marks = {token(v) for v in row.values() if strong(v)}
+        where = next((name for name, seen in sorted(indexed.items()) if marks & seen), None)
+        if where is None:
+            return None
+        found[where] = found.get(where, 0) + 1
+    return found
