@@ -67,4 +67,10 @@ COMMANDS: tuple[Command, ...] = (
         "Write the lock file of released migrations, or check the migrations against it.",
         ("check", "base_ref", "schemas", "dialect"),
     ),
+    Command(
+        "snapshot",
+        "snapshot:snapshot",
+        "Capture a database into a snapshot file (pg_dump -Fc, or a SQLite copy) with metadata.",
+        ("environment", "url", "snapshot_file", "sample", "mask", "schema_only"),
+    ),
 )
