@@ -73,4 +73,10 @@ COMMANDS: tuple[Command, ...] = (
         "Capture a database into a snapshot file (pg_dump -Fc, or a SQLite copy) with metadata.",
         ("environment", "url", "snapshot_file", "sample", "mask", "schema_only"),
     ),
+    Command(
+        "replay",
+        "replay:replay",
+        "Restore each snapshot, upgrade it to head revision by revision, and report.",
+        ("snapshots", "jobs"),
+    ),
 )

@@ -90,14 +90,19 @@ class PgTools:
 
     bin_dir: Path | None
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: where pg_restore comes from: the newest at hand (it reads every older archive)
+    restore_dir: Path | None = None
 
     def path(self, program: str) -> str:
-        if self.bin_dir is not None:
-            candidate = self.bin_dir / program
+        directory = (
+            self.restore_dir if program == "pg_restore" and self.restore_dir else self.bin_dir
+        )
+        if directory is not None:
+            candidate = directory / program
             if candidate.exists():
                 return str(candidate)
             raise InfrastructureError(
-                f"{program} not found in {self.bin_dir}",
+                f"{program} not found in {directory}",
                 hint="--pg-bin must name the bin directory of a PostgreSQL installation",
             )
         found = shutil.which(program, path=self.environ.get("PATH", os.defpath))
@@ -165,14 +170,18 @@ def last_error(output: str) -> str:
 
 
 def find_tools(pg_bin: Path | None, environ: Mapping[str, str] | None = None) -> PgTools:
-    """`--pg-bin`, else the embedded server's bin directory, else PATH."""
+    """pg_dump from `--pg-bin`, else the embedded server's bin directory, else PATH;
+    pg_restore from the embedded server's bin directory when there is one (the newest reads
+    every archive and restores into older servers), else from the same place as pg_dump."""
     environ = dict(environ or {})
-    if pg_bin is not None:
-        return PgTools(Path(pg_bin), environ)
     from migration_gate.db.pg_server import embedded_bin_dir
 
     try:
-        embedded = embedded_bin_dir()
+        embedded: Path | None = embedded_bin_dir()
     except InfrastructureError:
-        return PgTools(None, environ)
-    return PgTools(embedded if (embedded / "pg_dump").exists() else None, environ)
+        embedded = None
+    if embedded is not None and not (embedded / "pg_restore").exists():
+        embedded = None
+    if pg_bin is not None:
+        return PgTools(Path(pg_bin), environ, embedded)
+    return PgTools(embedded, environ, embedded)
