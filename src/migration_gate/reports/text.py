@@ -43,10 +43,11 @@ def render_steps(report: Report) -> list[str]:
     if not report.steps:
         return []
     out = ["", "Per-revision timings:"]
+    width = max(len(s.target) for s in report.steps)
     for s in report.steps:
         lock = f"  lock {s.lock_seconds:.2f}s" if s.lock_seconds is not None else ""
         status = "" if s.status == "ok" else f"  {s.status.upper()}"
-        out.append(f"  {s.target}  {s.revision:12} {s.seconds:8.2f}s{lock}{status}")
+        out.append(f"  {s.target:{width}}  {s.revision:12} {s.seconds:8.2f}s{lock}{status}")
     return out
 
 
