@@ -195,6 +195,24 @@ def test_a_table_rewrite_is_projected_to_the_source_size(
     assert hard.severity == "error" and "lock_error" in hard.details["hint"]
 
 
+def test_a_plain_pg_dump_file_replays_without_metadata(
+    tmp_path: Path, pg_admin_url: str, pg_url: str
+) -> None:
+    from migration_gate.replay import archive
+    from migration_gate.replay.pgtools import find_tools
+
+    retype = ("a2", "a1", "op.execute('ALTER TABLE users ALTER COLUMN age TYPE bigint')", "")
+    settings = _settings(tmp_path, pg_admin_url, [USERS, retype])
+    dump = tmp_path / "plain.dump"
+    archive.dump(find_tools(None), _prepared(settings, pg_url, ["a1"]), dump)
+    assert not Path(str(dump) + ".json").exists()
+    report = replay(settings, snapshots=[str(dump)])
+    (rewrite,) = _only(report, "table-rewrite")
+    assert rewrite.details["source_rows"] == 200 and rewrite.details["rows"] == 200
+    assert rewrite.details["projection"].startswith("no metadata")
+    assert [(s.revision, s.status) for s in report.steps] == [("a2", "ok")]
+
+
 def test_a_hand_made_change_is_replay_drift_naming_the_object(
     tmp_path: Path, pg_admin_url: str, pg_url: str
 ) -> None:
