@@ -33,11 +33,7 @@ def failed_finding(result: SnapshotReplay, chain: Chain, root: Path | None) -> F
         return None
     info = chain.infos[exc.revision or ""]
     name = result.snapshot.name
-    rest = (
-        f" ({len(result.not_run)} later revision(s) not replayed, nor compared with a fresh head)"
-        if result.not_run
-        else " (the head was not compared with a fresh head)"
-    )
+    rest = f" ({len(result.not_run)} later revision(s) not replayed)" if result.not_run else ""
     extra: dict[str, Any] = {"snapshot": name, "unchecked": list(result.not_run)}
     if result.offending is not None:
         extra["offending"] = result.offending.what
@@ -48,7 +44,7 @@ def failed_finding(result: SnapshotReplay, chain: Chain, root: Path | None) -> F
         check=FAILED,
         dialect=result.dialect,
         root=root,
-        what=f"upgrade of {info.label()} failed replayed on {name}{rest}",
+        what=f"upgrade of {info.label()} failed on snapshot {name}{rest}",
         hint="the revision cannot run on this data: make it handle the rows (backfill, "
         "deduplicate, map old values) before the change that needs them",
         **extra,
