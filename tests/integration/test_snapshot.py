@@ -263,6 +263,13 @@ def test_the_command_line_reads_the_environment_url_and_masks_passwords(
     meta = json.loads(Path(str(out) + ".json").read_text())
     assert meta["environment"] == "prod" and meta["sample"] == 5
     assert meta["command"] == f"migration-gate snapshot --env prod --output {out} --sample 5"
+    # trust authentication ignores the password, which must still never be written
+    with_password = source.replace("postgres@", "postgres:hunter2@", 1)
+    assert "hunter2" in with_password
+    code = main(["-c", str(ini), "snapshot", "--url", with_password, "--output", str(out)])
+    assert code == 0, capsys.readouterr()
+    assert "hunter2" not in Path(str(out) + ".json").read_text()
+    assert "hunter2" not in "".join(capsys.readouterr())
     bad = "postgresql://someone:hunter2@127.0.0.1:1/nowhere"
     code = main(["-c", str(ini), "snapshot", "--url", bad, "--output", str(out)])
     err = capsys.readouterr().err

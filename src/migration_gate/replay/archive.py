@@ -89,7 +89,16 @@ def dump(
     if snapshot is not None:
         args += ["--snapshot", snapshot]
     args += [f"--exclude-table-data={qtable(name)}" for name in exclude_data]
-    tools.run("pg_dump", args, what=what, env=env)
+    try:
+        tools.run("pg_dump", args, what=what, env=env)
+    except InfrastructureError as exc:
+        if "version mismatch" not in exc.message:
+            raise
+        raise InfrastructureError(
+            exc.message,
+            hint="the server is newer than this pg_dump: pass --pg-bin DIR of a PostgreSQL "
+            "installation at least as new as the server",
+        ) from None
 
 
 def restore(

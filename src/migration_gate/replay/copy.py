@@ -75,7 +75,7 @@ def _pick(cur: psycopg.Cursor[Any], plan: TablePlan) -> None:
             cur.execute(plan.prune.encode())
             if not cur.rowcount:
                 break
-    cur.execute(f"ANALYZE {plan.keys.split()[3]}".encode())
+    cur.execute(f"ANALYZE {plan.key_table}".encode())
 
 
 def _stream(src: psycopg.Connection[Any], dst: psycopg.Connection[Any], plan: TablePlan) -> None:

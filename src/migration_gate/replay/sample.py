@@ -56,6 +56,8 @@ class TablePlan:
     keys: str | None = None
     #: a DELETE to repeat until it deletes nothing (NOT NULL self references)
     prune: str | None = None
+    #: the temporary table `keys` creates
+    key_table: str | None = None
 
 
 def _nullable(table: Table, fk: ForeignKey) -> list[str]:
@@ -270,4 +272,4 @@ def _table_plan(
         select += f" WHERE (t.tableoid, t.ctid) IN (SELECT mg_toid, mg_tid FROM {key})"
     else:
         select += f" WHERE t.ctid = ANY (ARRAY(SELECT mg_tid FROM {key}))"
-    return TablePlan(t.name, columns, select, create, prune)
+    return TablePlan(t.name, columns, select, create, prune, key)
