@@ -93,3 +93,17 @@ def benchmark(session: nox.Session) -> None:
     session.run(
         "python", "benchmarks/run.py", *(session.posargs or ["--n", "200", "--also", "400"])
     )
+
+
+@nox.session
+def deploy(session: nox.Session) -> None:
+    """Deploy the pending migrations to an environment: `nox -s deploy -- --env dev`."""
+    session.install("-e", ".")
+    session.run("migration-gate", "deploy", *session.posargs)
+
+
+@nox.session
+def drift(session: nox.Session) -> None:
+    """An environment's database against its expected schema: `nox -s drift -- --env dev`."""
+    session.install("-e", ".")
+    session.run("migration-gate", "drift", *session.posargs)

@@ -2,8 +2,10 @@
 
 The database comes from the ``DATABASE_URL`` environment variable. This API never runs
 migrations (post-mortem 000: a startup migration runner that swallowed its error left
-production on the old schema). Migrations are their own deploy step; ``GET /health/schema``
-reports the revision the database is at, so a deploy can verify it.
+production on the old schema). Migrations are their own deploy step (``migration-gate
+deploy``); ``GET /health/schema`` reports the revision the database is at and whether its
+schema is the one this code's migrations produce (`migration_gate.readiness`), and answers
+503 when it is not, so a load balancer keeps traffic away and a deploy can verify it.
 
 Run it with ``uvicorn app.api:app``.
 """
@@ -15,11 +17,12 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from alembic.runtime.migration import MigrationContext
-from fastapi import Depends, FastAPI, HTTPException, status
+from alembic.config import Config
+from fastapi import Depends, FastAPI, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -33,16 +36,25 @@ __all__ = ["app"]
 DEFAULT_USER_EMAIL = "deploy-check@example.invalid"
 
 
-@cache
-def get_engine() -> Engine:
-    """The engine for DATABASE_URL (``postgresql://`` URLs use psycopg 3)."""
+#: the Alembic config of this service's migrations (what /health/schema compares with)
+ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+def database_url() -> str:
+    """DATABASE_URL (``postgresql://`` URLs use psycopg 3)."""
     url = os.environ.get("DATABASE_URL")
     if not url:
         raise RuntimeError("DATABASE_URL is not set")
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url.removeprefix(prefix)
-    return sa.create_engine(url, pool_pre_ping=True)
+    return url
+
+
+@cache
+def get_engine() -> Engine:
+    """The engine for DATABASE_URL."""
+    return sa.create_engine(database_url(), pool_pre_ping=True)
 
 
 def get_session() -> Iterator[Session]:
@@ -110,10 +122,24 @@ def health() -> dict[str, str]:
 
 
 @app.get("/health/schema")
-def schema_revision() -> dict[str, str | None]:
-    """The Alembic revision of the database, or null when it was never migrated."""
-    with get_engine().connect() as connection:
-        return {"revision": MigrationContext.configure(connection).get_current_revision()}
+def schema_health(response: Response) -> dict[str, Any]:
+    """``{revision, head, schema_hash, expected_hash, in_sync}`` (`migration_gate.readiness`);
+    503 when the database is not at this code's head with the head's schema, or cannot be
+    checked (then ``error`` says why)."""
+    import migration_gate
+    from migration_gate.db.urls import mask_text
+
+    try:
+        state: dict[str, Any] = migration_gate.readiness(
+            Config(str(ALEMBIC_INI)),
+            database_url(),
+            pg_url=os.environ.get("MIGRATION_GATE_PG_URL"),
+        )
+    except Exception as exc:  # a health check that cannot tell says "not ready"
+        state = {"in_sync": False, "error": mask_text(f"{type(exc).__name__}: {exc}")}
+    if not state["in_sync"]:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return state
 
 
 @app.post("/users", status_code=status.HTTP_201_CREATED)

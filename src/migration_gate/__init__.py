@@ -2,7 +2,8 @@
 
 The stable Python API (DESIGN.md): `roundtrip(config, url, invoke=None)` and
 `check_models(config, url, ...)` return a `Report` of `Finding`s; `SchemaSnapshot` is the
-core value they compare. Imports are lazy so that `migration-gate --help` stays instant.
+core value they compare; `readiness(config, url)` says whether a database is at the head with
+the head's schema (`migration_gate.deploy.upgrade_or_raise` migrates it, or raises). Imports are lazy so that `migration-gate --help` stays instant.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from migration_gate.deploy.readiness import readiness
     from migration_gate.errors import ConfigError, GateError, InfrastructureError
     from migration_gate.findings import Finding, Report
     from migration_gate.modelcheck.check import check_models
@@ -24,6 +26,7 @@ __all__ = [
     "Report",
     "SchemaSnapshot",
     "check_models",
+    "readiness",
     "roundtrip",
 ]
 __version__ = "0.1.0"
@@ -37,6 +40,7 @@ _LAZY = {
     "ConfigError": "migration_gate.errors",
     "GateError": "migration_gate.errors",
     "InfrastructureError": "migration_gate.errors",
+    "readiness": "migration_gate.deploy.readiness",
 }
 
 

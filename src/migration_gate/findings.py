@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from migration_gate.deploy.section import DeploySection
 
 __all__ = ["SEVERITIES", "Finding", "Report", "Severity", "StepTiming"]
 
@@ -119,6 +122,8 @@ class Report:
     written: list[str] = field(default_factory=list)
     #: per-revision timings of the databases a command migrated (replay), in order
     steps: list[StepTiming] = field(default_factory=list)
+    #: deploy / drift: the environment, the plan, per-revision timings, the ledger rows written
+    deploy: DeploySection | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,6 +145,8 @@ class Report:
         self.silenced.extend(other.silenced)
         self.written.extend(other.written)
         self.steps.extend(other.steps)
+        if other.deploy is not None:
+            self.deploy = other.deploy
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
@@ -161,10 +168,15 @@ class Report:
                 out[name] = value
         if self.steps:
             out["steps"] = [s.to_dict() for s in self.steps]
+        if self.deploy is not None:
+            out["deploy"] = self.deploy.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        from migration_gate.deploy.section import DeploySection
+
+        deploy = data.get("deploy")
         return cls(
             command=data["command"],
             findings=[Finding.from_dict(f) for f in data.get("findings", [])],
@@ -174,4 +186,5 @@ class Report:
             silenced=[dict(s) for s in data.get("silenced", [])],
             written=[str(w) for w in data.get("written", [])],
             steps=[StepTiming.from_dict(s) for s in data.get("steps", [])],
+            deploy=DeploySection.from_dict(deploy) if deploy else None,
         )

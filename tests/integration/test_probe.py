@@ -233,9 +233,13 @@ def test_an_upgrade_that_fails_on_empty_tables_too_stops_the_walk(tmp_path: Path
     ini = write_chain(tmp_path, [USERS, broken, later])
     report = migration_gate.roundtrip(config_for(ini), url)
     failed = found(report, "upgrade-failed")
-    assert [(f.revision, f.severity) for f in failed] == [("a2", "error"), ("a2", "info")]
+    # it fails every way (alone, without rows, with its predecessors in one command): the
+    # walk stops, and the revisions it could not check are an error too
+    assert [(f.revision, f.severity) for f in failed] == [("a2", "error"), ("a2", "error")]
     assert "empty tables too" in failed[0].details["hint"] and "no_such_table" in failed[0].message
+    assert failed[0].details["kind"] == "fails-alone"
     assert failed[1].details["unchecked"] == ["a3"]
+    assert "no way of applying reaches" in failed[1].message
 
 
 def test_a_failure_on_the_probe_rows_keeps_the_database_code(tmp_path: Path, url: str) -> None:

@@ -191,7 +191,7 @@ def test_a_failure_in_an_earlier_shard_is_reported_once(
     config = config_for(write_chain(tmp_path, failing))
     whole = _run(config, sqlite_provider)
     stopped = [f for f in whole.findings if f.check == "upgrade-failed"]
-    assert [(f.severity, f.revision) for f in stopped] == [("error", "r04"), ("info", "r04")]
+    assert [(f.severity, f.revision) for f in stopped] == [("error", "r04"), ("error", "r04")]
     assert stopped[1].details["unchecked"] == ["s1", "s2", "s3", "s4"]
     shards = [_run(config, sqlite_provider, (i, 4)) for i in range(1, 5)]
     # shards 1 and 2 (r01-r02, r03-r04) say what the whole run says; the later ones only

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from migration_gate.chain.graph import ancestors
 from migration_gate.chain.runner import StepRunner
 from migration_gate.chain.script import Chain, Invoke
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.snapshot import SchemaSnapshot
 
@@ -32,11 +33,12 @@ def expected_schema(
     targets: Sequence[str] | None = None,
     *,
     invoke: Invoke | None = None,
+    setup: Setup | None = None,
 ) -> SchemaSnapshot:
     """Upgrade the empty database at `url` to `targets` (default: every head) and snapshot
     it. A failing revision raises `StepFailed` (the caller reports it)."""
     steps = list(chain.order) if targets is None else path_to(chain, targets)
-    runner = StepRunner(source, url, script=chain.script, invoke=invoke)
+    runner = StepRunner(source, url, script=chain.script, invoke=invoke, setup=setup)
     try:
         runner.upgrade_many(steps)
         return runner.snapshot()

@@ -14,23 +14,22 @@ import copy
 import importlib.util
 import re
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, RevisionStep
-from alembic.script import ScriptDirectory
+from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
 from migration_gate.chain.script import Invoke, load_script
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_code, error_text
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
 from migration_gate.snapshot import SchemaSnapshot
@@ -88,14 +87,15 @@ def _line_in(exc: BaseException, path: str | None) -> int | None:
 def _engine(url: str) -> Engine:
     """A synchronous engine for the tool's own connection. SQLite connections may be used
     from the `invoke` thread; psycopg prepares no statement, so a table whose columns a
-    migration changes never meets a cached plan ("cached plan must not change result type")."""
+    migration changes never meets a cached plan ("cached plan must not change result type":
+    psycopg forgets its prepared statements after an ALTER, not after a DO block)."""
     sync = urls.sync_url(url)
     args: dict[str, Any] = {}
     if sync.get_backend_name() == "sqlite":
         args["check_same_thread"] = False
     elif sync.get_driver_name() == "psycopg":
         args["prepare_threshold"] = None
-    return sa.create_engine(sync, poolclass=NullPool, connect_args=args)
+    return engines.engine(sync, connect_args=args)
 
 
 #: what an env.py that runs the migrations on an async engine calls (Alembic's async template)
@@ -116,7 +116,7 @@ def _env_url(url: str, is_async: bool) -> str:
         return url
     u = urls.parse(url)
     backend = u.get_backend_name()
-    driver = {"sqlite": "aiosqlite", "postgresql": "psycopg_async"}.get(backend)
+    driver = {"sqlite": "aiosqlite", "postgresql": urls.PG_ASYNC_DRIVER}.get(backend)
     if driver is None or u.get_driver_name() in ("aiosqlite", "asyncpg", "psycopg_async"):
         return url
     if driver == "aiosqlite" and importlib.util.find_spec("aiosqlite") is None:
@@ -150,8 +150,10 @@ class StepRunner:
         *,
         script: ScriptDirectory | None = None,
         invoke: Invoke | None = None,
+        setup: Setup | None = None,
     ) -> None:
         self.source = source if isinstance(source, ConfigSource) else ConfigSource(source)
+        self.setup = setup
         self.script = script or load_script(self.source.base())
         self.invoke: Invoke = invoke or (lambda fn: fn())
         self.async_env = _async_env(self.script)
@@ -178,6 +180,23 @@ class StepRunner:
             env_url = _env_url(url, self.async_env)
             self.config.set_main_option("sqlalchemy.url", env_url.replace("%", "%%"))
         self.config.attributes["connection"] = self.conn
+        if self.setup is not None:
+            self._run_setup(self.setup)
+
+    def _run_setup(self, setup: Setup) -> None:
+        """The application's own start on a fresh database (tables it makes itself)."""
+        name = getattr(setup, "__qualname__", repr(setup))
+        try:
+            self.invoke(lambda: setup(self.conn))
+            if self.conn.in_transaction():
+                self.conn.commit()
+        except Exception as exc:
+            self._recover()
+            raise ConfigError(
+                f"the setup hook {name} raised on a fresh database: {error_text(exc)}",
+                hint="fix the function named by setup in [tool.migration-gate] (it is called "
+                "with a connection to an empty database, before the first revision)",
+            ) from exc
 
     # -- database state -------------------------------------------------------------
     def heads(self) -> tuple[str, ...]:
@@ -225,19 +244,31 @@ class StepRunner:
         for rev in revisions:
             self._step(rev, is_upgrade=True)
 
+    def upgrade_together(self, revisions: Sequence[str]) -> None:
+        """Apply `revisions` in ONE Alembic command, as `alembic upgrade <last>` from the
+        database's revision would (one transaction unless env.py asks for one per revision).
+        A failure names the revision whose code raised."""
+        if revisions:
+            self._step(revisions[-1], is_upgrade=True, together=tuple(revisions))
+
     def run_env_only(self) -> Any:
         """Run env.py once without migrating, to learn its target_metadata."""
         self._run(lambda heads, ctx: [], None)
         return self.target_metadata
 
-    def _step(self, revision: str, *, is_upgrade: bool) -> None:
+    def _script(self, revision: str) -> Script:
         script = self.script.get_revision(revision)
         if script is None:
             raise ConfigError(f"revision {revision} not found in the script directory")
+        return script
+
+    def _step(self, revision: str, *, is_upgrade: bool, together: tuple[str, ...] = ()) -> None:
+        scripts = [self._script(r) for r in (together or (revision,))]
+        script = scripts[-1]
         direction = "upgrade" if is_upgrade else "downgrade"
 
         def steps(heads: Any, ctx: MigrationContext) -> list[RevisionStep]:
-            return [RevisionStep(self.script.revision_map, script, is_upgrade)]
+            return [RevisionStep(self.script.revision_map, s, is_upgrade) for s in scripts]
 
         try:
             self._run(steps, revision)
@@ -250,6 +281,11 @@ class StepRunner:
                 raise EnvFailed(
                     revision, direction, error_text(exc), _line_in(exc, str(env)), env
                 ) from exc
+            for candidate in reversed(scripts):  # the revision whose code raised
+                line = _line_in(exc, candidate.path)
+                if line is not None:
+                    script, revision = candidate, candidate.revision
+                    break
             raise StepFailed(
                 revision, direction, error_text(exc), _line_in(exc, script.path), error_code(exc)
             ) from exc

@@ -23,6 +23,7 @@ from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Invoke
 from migration_gate.chain.sql_capture import CapturedStatement, SqlCapture
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.findings import Finding
@@ -87,11 +88,12 @@ def walk_up(
     capture_sql: bool = False,
     script: ScriptDirectory | None = None,
     invoke: Invoke | None = None,
+    setup: Setup | None = None,
 ) -> UpWalk:
     """Apply `order` on the empty database at `url`; observe `observe` (default: all)."""
     watched = set(order if observe is None else observe)
     result = UpWalk(dialect=urls.dialect_of(url))
-    runner = StepRunner(config, url, script=script, invoke=invoke)
+    runner = StepRunner(config, url, script=script, invoke=invoke, setup=setup)
     last: SchemaSnapshot | None = None
     try:
         info = runner.conn.dialect.server_version_info

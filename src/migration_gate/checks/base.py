@@ -50,6 +50,9 @@ class StepContext:
     rev: RevisionInfo
     dialect: str
     root: Path | None = None
+    #: the upgrade ran on a database made fresh after `before_upgrade` (the first attempt
+    #: failed): what a check put in the database or noted before is not there any more
+    rebuilt: bool = False
 
     def finding(
         self,

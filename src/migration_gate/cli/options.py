@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from migration_gate.commands import COMMANDS
 
@@ -142,6 +142,38 @@ OPTIONS: dict[str, Option] = {
             "help": "parallel pg_restore jobs in all (default: the number of CPU cores)",
         },
     ),
+    "env": Option(
+        ("--env",),
+        {
+            "required": True,
+            "metavar": "NAME",
+            "help": "the environment (envs/NAME.yaml; its database URL comes from the "
+            "variable it names)",
+        },
+    ),
+    "dry_run": Option(
+        ("--dry-run",),
+        {
+            "action": "store_true",
+            "help": "show the plan and the SQL each pending revision sends (run on a scratch "
+            "database); change nothing",
+        },
+    ),
+    "allow_drift": Option(
+        ("--allow-drift",),
+        {
+            "action": "store_true",
+            "help": "deploy even when the schema is not the one the chain produces at the "
+            "database's revision (reported as a warning)",
+        },
+    ),
+    "backup": Option(
+        ("--backup",),
+        {
+            "action": "store_true",
+            "help": "take a backup (pg_dump -Fc) before applying, whatever deploy.backup says",
+        },
+    ),
 }
 
 DATABASES: dict[str, Option] = {
@@ -188,8 +220,15 @@ COMMON: dict[str, Option] = {
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line like every other error of the tool."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"FAILED: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="migration-gate",
         description="CI migration pipeline for Alembic + SQLAlchemy: roundtrip every migration "
         "on SQLite and PostgreSQL, compare models, lint, lock, and fail loudly.",

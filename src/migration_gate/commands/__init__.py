@@ -79,4 +79,16 @@ COMMANDS: tuple[Command, ...] = (
         "Restore each snapshot, upgrade it to head revision by revision, and report.",
         ("snapshots", "jobs"),
     ),
+    Command(
+        "deploy",
+        "deploy:deploy",
+        "Deploy the pending migrations to an environment: locked, checked for drift, ledgered.",
+        ("env", "dry_run", "allow_drift", "backup"),
+    ),
+    Command(
+        "drift",
+        "drift:drift",
+        "Compare an environment's database with the schema the chain produces at its revision.",
+        ("env",),
+    ),
 )

@@ -26,5 +26,14 @@ def check_models(settings: Settings, *, dialect: str = "all", models: str | None
         return report
     for d in dialects(dialect):
         with scratch(settings, d, f"models_{d}") as ws:
-            report.merge(check_models_in(source, ws, chain, metadata=metadata, root=settings.root))
+            report.merge(
+                check_models_in(
+                    source,
+                    ws,
+                    chain,
+                    metadata=metadata,
+                    root=settings.root,
+                    setup=settings.setup_hook(),
+                )
+            )
     return report

@@ -38,5 +38,7 @@ def roundtrip(
         start=start,
         end=end,
         shard=part_of,
-        options=WalkOptions(progress=progress, root=settings.root, data_probe=data),
+        options=WalkOptions(
+            progress=progress, root=settings.root, data_probe=data, setup=settings.setup_hook()
+        ),
     )

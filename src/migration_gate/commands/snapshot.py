@@ -59,7 +59,10 @@ def snapshot(
         raise ConfigError("snapshot needs one database: --env NAME or --url URL")
     if not snapshot_file:
         raise ConfigError("snapshot needs --output FILE (where to write the snapshot)")
+    from migration_gate.db.urls import remember_secrets
+
     source = url or settings.environment(environment or "").database_url(settings.environ)
+    remember_secrets(source)
     output = Path(snapshot_file)
     request = SnapshotRequest(
         url=source,

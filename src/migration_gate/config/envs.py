@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from migration_gate.config.imports import validation_message
+from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
 __all__ = [
@@ -77,8 +78,12 @@ class Deploy(_Strict):
     lock_wait: Duration = 600.0
     #: retries (with backoff) of a revision that hit lock_timeout
     lock_retries: int = Field(default=3, ge=0, le=20)
+    #: the first wait before a retry; doubled for each further one (at most 30 s)
+    retry_backoff: Duration = 1.0
     #: take a pg_dump before applying: never, when a pending revision is destructive, always
     backup: Literal["never", "destructive", "always"] = "destructive"
+    #: where backups go, relative to the project root
+    backup_dir: str = "backups"
     #: the whole deploy may take at most this long
     timeout: Duration = 1800.0
 
@@ -127,6 +132,7 @@ class Environment(_Strict):
                 hint=f"export {self.database.url_env}=postgresql://... (the database of "
                 f"{self.name}; {self.source.name} names the variable)",
             )
+        urls.remember_secrets(value)
         return value
 
 

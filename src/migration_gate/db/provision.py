@@ -20,9 +20,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.pg_server import LocalServer, embedded_bin_dir
 from migration_gate.errors import InfrastructureError
 
@@ -90,9 +89,7 @@ class PostgresProvider:
             self._server = LocalServer(bin_dir or embedded_bin_dir()).start()
             url = self._server.url
         self.admin_url: URL = urls.sync_url(url)
-        self._admin: Engine = sa.create_engine(
-            self.admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
+        self._admin: Engine = engines.engine(self.admin_url, autocommit=True)
         self._made: list[str] = []
         try:
             with self._admin.connect() as conn:

@@ -13,9 +13,8 @@ from types import TracebackType
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
 from migration_gate.db.provision import Provider
 from migration_gate.errors import ConfigError, InfrastructureError
@@ -103,7 +102,7 @@ class ResetWorkspace:
             "WHERE c.relkind IN ('r', 'v', 'm', 'p', 'S') AND n.nspname NOT LIKE 'pg\\_%' "
             "AND n.nspname <> 'information_schema'"
         )
-        engine = sa.create_engine(urls.sync_url(u), poolclass=NullPool)
+        engine = engines.engine(u)
         try:
             with engine.connect() as conn:
                 names = conn.execute(sa.text(query)).scalars().all()
@@ -127,9 +126,7 @@ class ResetWorkspace:
             for suffix in ("", "-journal", "-wal", "-shm"):
                 Path((u.database or "") + suffix).unlink(missing_ok=True)
             return self.url
-        engine = sa.create_engine(
-            urls.sync_url(u), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
+        engine = engines.engine(u, autocommit=True)
         try:
             with engine.connect() as conn:
                 schemas = (

@@ -137,6 +137,7 @@ def lint_chain(
                 observe=targets,
                 capture_sql=dialect == "postgresql",
                 script=chain.script,
+                setup=settings.setup_hook(),
             )
             report.timings[f"{dialect}.walk"] = time.perf_counter() - t1
             failed = walks[dialect].failure_finding(

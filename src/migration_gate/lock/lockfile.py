@@ -238,6 +238,20 @@ def compare(
         gone.setdefault(entry.revision, None)
     for entry in base.entries if base is not None else ():
         gone[entry.revision] = base_ref
+    for head in lock.heads:
+        if head not in by_rev and lock.get(head) is None:
+            out.append(
+                Finding(
+                    check="edited-migration",
+                    severity="error",
+                    revision=head,
+                    line=1,
+                    message=f"{lock_path} names {head} as the head, but neither the chain nor "
+                    "the lock's own blocks have that revision: the lock file was edited by hand "
+                    "or belongs to another chain",
+                    details={"hint": "regenerate it: migration-gate lock, and review the diff"},
+                )
+            )
     for rev, released_on in gone.items():
         if rev in by_rev:
             continue

@@ -49,7 +49,14 @@ def _schema_hashes(
     for dialect, provider in providers.items():
         t0 = time.perf_counter()
         with ProviderWorkspace(provider, f"lock_{dialect}") as ws:
-            walked = walk_up(source, ws.url, chain.order, chain.infos, script=chain.script)
+            walked = walk_up(
+                source,
+                ws.url,
+                chain.order,
+                chain.infos,
+                script=chain.script,
+                setup=settings.setup_hook(),
+            )
         report.timings[f"{dialect}.walk"] = time.perf_counter() - t0
         out[dialect] = {rev: f"sha256:{step.after.sha256()}" for rev, step in walked.steps.items()}
         failed = walked.failure_finding(
@@ -92,7 +99,14 @@ def _read_lock(settings: Settings) -> LockFile:
             f"no lock file at {_shown(settings, path)}",
             hint="run migration-gate lock and commit the file",
         )
-    return parse_lock(decode_source(path.read_bytes()), source=_shown(settings, path))
+    try:
+        text = decode_source(path.read_bytes())
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        raise ConfigError(
+            f"{_shown(settings, path)} is not a lock file (it is not text: {exc})",
+            hint="regenerate it: migration-gate lock",
+        ) from None
+    return parse_lock(text, source=_shown(settings, path))
 
 
 def _shown(settings: Settings, path: Path) -> str:
@@ -113,7 +127,7 @@ def write_lock(settings: Settings, providers: Mapping[str, Provider]) -> Report:
     if path.is_file():
         try:
             old: LockFile | None = parse_lock(decode_source(path.read_bytes()))
-        except GateError:
+        except (GateError, SyntaxError, UnicodeDecodeError, LookupError):
             old = None
         for entry in new.entries:
             before = old.get(entry.revision) if old is not None else None

@@ -13,14 +13,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
-from sqlalchemy.pool import NullPool
 
 from migration_gate.chain.failures import step_finding
 from migration_gate.chain.graph import heads
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke, load_chain
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
@@ -37,6 +37,7 @@ def check_models_in(
     metadata: Any = None,
     invoke: Invoke | None = None,
     root: Path | None = None,
+    setup: Setup | None = None,
 ) -> Report:
     """The head schema of `chain` against the models, on the workspace's database. The
     chain's own problems are the caller's to report; a blocked chain is not walked."""
@@ -47,7 +48,7 @@ def check_models_in(
     revs = list(chain.revisions)
     order = list(chain.order)
     t0 = time.perf_counter()
-    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke)
+    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke, setup=setup)
     try:
         if order:
             runner.upgrade_many(order)
@@ -79,12 +80,17 @@ def check_models_in(
             hint="pass --models module:attribute or set models in [tool.migration-gate]",
         )
     if not isinstance(metadata, sa.MetaData):
+        what = (
+            f"the class {metadata.__name__}"
+            if isinstance(metadata, type)
+            else (f"a {type(metadata).__name__}")
+        )
         raise ConfigError(
-            f"the models are a {type(metadata).__name__}, not a SQLAlchemy MetaData",
+            f"the models name {what}, not a SQLAlchemy MetaData",
             hint="name the MetaData, e.g. --models app.models:Base.metadata",
         )
     url = workspace.fresh()
-    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    engine = engines.engine(url)
     try:
         with engine.connect() as conn:
             metadata.create_all(conn)
@@ -126,6 +132,7 @@ def check_models(
     *,
     metadata: Any = None,
     root: Path | None = None,
+    setup: Setup | None = None,
 ) -> Report:
     """Head schema of the chain vs the models' MetaData on the (empty) database at `url`."""
     chain = load_chain(config, invoke=invoke, root=root)
@@ -133,6 +140,8 @@ def check_models(
     report.extend(chain.problems)
     with workspace_for_url(url) as ws:
         report.merge(
-            check_models_in(config, ws, chain, metadata=metadata, invoke=invoke, root=root)
+            check_models_in(
+                config, ws, chain, metadata=metadata, invoke=invoke, root=root, setup=setup
+            )
         )
     return report

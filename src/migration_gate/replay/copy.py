@@ -22,9 +22,8 @@ from typing import Any
 
 import psycopg
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.replay import archive
@@ -38,7 +37,7 @@ __all__ = ["build_copy", "driver_connection"]
 @contextlib.contextmanager
 def driver_connection(url: str, what: str) -> Iterator[psycopg.Connection[Any]]:
     """A psycopg connection in autocommit mode (transactions are explicit)."""
-    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    engine = engines.engine(url)
     try:
         try:
             fairy = engine.raw_connection()

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines
 from migration_gate.replay.sample import qident, qtable
 
 __all__ = ["Offending", "find_offending", "offending_query"]
@@ -166,7 +165,7 @@ def find_offending(url: str, exc: BaseException) -> Offending | None:
         return None
     orig = db_error.orig
     statement = str(db_error.statement or "")
-    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    engine = engines.engine(url)
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":

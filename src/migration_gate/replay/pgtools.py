@@ -78,7 +78,10 @@ def conninfo(url: str | URL) -> tuple[str, dict[str, str]]:
     for key, value in u.query.items():
         if key in _LIBPQ_KEYS:
             parts[key] = value if isinstance(value, str) else value[0]
-    env = {"PGPASSWORD": u.password} if u.password else {}
+    password = u.password or u.query.get("password")
+    if isinstance(password, tuple):
+        password = password[0]
+    env = {"PGPASSWORD": str(password)} if password else {}
     text = " ".join(f"{k}={_quote(v)}" for k, v in parts.items())
     return text, env
 

@@ -18,15 +18,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
 from migration_gate.chain.expected import expected_schema
 from migration_gate.chain.failures import step_finding
 from migration_gate.chain.runner import StepFailed
 from migration_gate.chain.script import Chain, Invoke, load_chain
 from migration_gate.commands._common import providers
-from migration_gate.config.settings import Settings
+from migration_gate.config.settings import Settings, Setup
 from migration_gate.config.source import ConfigSource
+from migration_gate.db import engines
 from migration_gate.db.provision import PostgresProvider, Provider
 from migration_gate.findings import Finding, Report
 from migration_gate.replay import load
@@ -47,7 +47,7 @@ class ReplayOptions:
 
 def _server_version(provider: Provider) -> str:
     assert isinstance(provider, PostgresProvider)
-    engine = sa.create_engine(provider.admin_url, poolclass=NullPool)
+    engine = engines.engine(provider.admin_url)
     try:
         with engine.connect() as conn:
             return str(conn.execute(sa.text("SHOW server_version")).scalar_one()).split()[0]
@@ -56,11 +56,15 @@ def _server_version(provider: Provider) -> str:
 
 
 def _fresh_head(
-    source: ConfigSource, chain: Chain, provider: Provider, invoke: Invoke | None
+    source: ConfigSource,
+    chain: Chain,
+    provider: Provider,
+    invoke: Invoke | None,
+    setup: Setup | None,
 ) -> tuple[SchemaSnapshot | None, Finding | None]:
     url = provider.scratch("replay_fresh_head")
     try:
-        return expected_schema(source, chain, url, invoke=invoke), None
+        return expected_schema(source, chain, url, invoke=invoke, setup=setup), None
     except StepFailed as exc:
         info = chain.infos[exc.revision or ""]
         finding = step_finding(
@@ -119,7 +123,9 @@ def replay_snapshots(
                 fresh: dict[str, SchemaSnapshot | None] = {}
                 for d in names:
                     t0 = time.monotonic()
-                    fresh[d], broken = _fresh_head(source, chain, made[d], options.invoke)
+                    fresh[d], broken = _fresh_head(
+                        source, chain, made[d], options.invoke, settings.setup_hook()
+                    )
                     report.timings[f"{d}.fresh_head"] = time.monotonic() - t0
                     if broken is not None:
                         report.add(broken)

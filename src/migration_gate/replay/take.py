@@ -20,10 +20,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
 from migration_gate.config.settings import Settings
-from migration_gate.db import urls
+from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
 from migration_gate.db.provision import PostgresProvider
 from migration_gate.errors import ConfigError, InfrastructureError
@@ -62,7 +61,7 @@ class SnapshotRequest:
 
 @contextlib.contextmanager
 def _connect(url: str) -> Iterator[Connection]:
-    engine = sa.create_engine(urls.sync_url(url), poolclass=NullPool)
+    engine = engines.engine(url)
     try:
         try:
             conn = engine.connect()

@@ -15,9 +15,8 @@ import time
 from types import TracebackType
 
 import sqlalchemy as sa
-from sqlalchemy.pool import NullPool
 
-from migration_gate.db import urls
+from migration_gate.db import engines
 
 __all__ = ["LockWatch"]
 
@@ -34,9 +33,7 @@ class LockWatch:
     def __init__(self, url: str, *, interval: float = 0.02) -> None:
         self.interval = interval
         self.first_seen: dict[int, float] = {}
-        self._engine = sa.create_engine(
-            urls.sync_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-        )
+        self._engine = engines.engine(url, autocommit=True)
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None

@@ -60,4 +60,6 @@ def _timings(report: Report) -> list[str]:
 def render(report: Report) -> str:
     lines = [annotation(f) for f in report.findings if f.severity != "info" or f.file]
     lines += _timings(report)
-    return "".join(line + "\n" for line in lines)
+    from migration_gate.reports.deploy_section import annotation as deploy_notice
+
+    return "".join(line + "\n" for line in lines) + deploy_notice(report)

@@ -14,6 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from migration_gate.findings import Finding, Report, StepTiming
+from migration_gate.reports.deploy_section import junit_suite
 from migration_gate.reports.text import render_finding
 
 __all__ = ["render"]
@@ -26,9 +27,11 @@ def _clean(text: str) -> str:
     return _INVALID_XML.sub("?", text)
 
 
-def _groups(report: Report) -> dict[Key, list[Finding]]:
+def _groups(report: Report, skip: set[int] | None = None) -> dict[Key, list[Finding]]:
     groups: dict[Key, list[Finding]] = {}
     for f in report.findings:
+        if skip and id(f) in skip:
+            continue
         groups.setdefault((f.check, f.revision, f.dialect), []).append(f)
     return groups
 
@@ -128,8 +131,8 @@ def _step_suites(root: ET.Element, report: Report) -> tuple[int, int]:
 
 
 def render(report: Report) -> str:
-    on_step = _on_step(report)
-    groups = _groups(Report(report.command, [f for f in report.findings if id(f) not in on_step]))
+    deploy_suite, used = junit_suite(report)
+    groups = _groups(report, used | _on_step(report))
     seen = {(rev, d) for (_, rev, d) in groups}
     cases: dict[str | None, list[tuple[str, list[Finding]]]] = {}
     for (check, rev, dialect), found in groups.items():
@@ -138,11 +141,15 @@ def render(report: Report) -> str:
     for rev, dialect in _checked(report):
         if (rev, dialect) not in seen:
             cases.setdefault(dialect, []).append((f"{report.command} [{rev}]", []))
-    if not cases and not report.steps:
+    if not cases and not report.steps and deploy_suite is None:
         cases[None] = [(report.command, [])]
 
     root = ET.Element("testsuites", name=f"migration-gate {report.command}")
     total, failed = _step_suites(root, report)
+    if deploy_suite is not None:
+        root.append(deploy_suite)
+        total += int(deploy_suite.get("tests", "0"))
+        failed += int(deploy_suite.get("failures", "0"))
     for dialect, entries in cases.items():
         suite = ET.SubElement(
             root, "testsuite", name=f"migration-gate {report.command} [{dialect or 'chain'}]"

@@ -116,6 +116,15 @@ def _sorted(findings: Iterable[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (_ORDER[f.severity], f.check, f.dialect or ""))
 
 
+def _chain_order(report: Report) -> dict[str, int]:
+    """Revision -> its place in the chain, as the walks (or lint) met the revisions."""
+    seen: dict[str, int] = {}
+    for revs in (*report.checked.values(), list(report.sql)):
+        for rev in revs:
+            seen.setdefault(rev, len(seen))
+    return seen
+
+
 def render(report: Report) -> str:
     counts = report.counts()
     icon, verdict = ("✅", "passed") if report.ok else ("❌", "failed")
@@ -127,6 +136,10 @@ def render(report: Report) -> str:
     if total:
         summary += f" · took {total:.1f}s"
     out += [summary, ""]
+    if report.deploy is not None:
+        from migration_gate.reports.deploy_section import markdown_lines
+
+        out += markdown_lines(report)
 
     sql: Mapping[str, str] = report.sql
     failing: dict[str | None, list[Finding]] = {}
@@ -136,7 +149,11 @@ def render(report: Report) -> str:
     for f in report.findings:
         if f.revision in failing:
             failing[f.revision].append(f)
-    for revision, found in failing.items():
+    order = _chain_order(report)  # the revisions in chain order, then the graph
+    ranked = sorted(
+        failing.items(), key=lambda kv: (kv[0] is None, order.get(kv[0] or "", len(order)))
+    )
+    for revision, found in ranked:
         out.append(f"### Revision {_code(revision)}" if revision else "### The revision graph")
         files = sorted({f.file for f in found if f.file})
         if files:

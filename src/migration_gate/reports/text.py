@@ -63,6 +63,10 @@ def render(report: Report) -> str:
         out.append("")
         out.extend(render_finding(f))
     out.extend(render_steps(report))
+    if report.deploy is not None:
+        from migration_gate.reports.deploy_section import text_lines
+
+        out.extend(text_lines(report))
     total = sum(v for k, v in report.timings.items() if k.endswith(".total"))
     if total:
         out.append("")

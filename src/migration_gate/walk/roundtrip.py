@@ -18,6 +18,7 @@ from alembic.config import Config
 
 from migration_gate.chain.script import CHAIN_LOAD_FAILED, Chain, Invoke, load_chain
 from migration_gate.checks import cross_dialect_findings
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.findings import Finding, Report
@@ -88,6 +89,7 @@ def roundtrip(
     url: str,
     invoke: Invoke | None = None,
     *,
+    setup: Setup | None = None,
     options: WalkOptions | None = None,
     start: str | None = None,
     end: str | None = None,
@@ -98,8 +100,12 @@ def roundtrip(
     `url` names an empty database to work in (SQLite file or PostgreSQL, sync or async
     driver); it decides the dialect. The database is reset when a rebuild is needed.
     `invoke`, when given, wraps each Alembic command the tool runs (and the loading of the
-    revision files)."""
+    revision files). `setup`, when given, is called with a connection on every fresh
+    database before the first revision (an application that creates its first tables with
+    `metadata.create_all()`): "base" is the state after it."""
     options = options or WalkOptions()
+    if setup is not None:
+        options = replace(options, setup=setup)
     chain = load_chain(config, invoke=invoke, root=options.root)
     ws = workspace_for_url(url)
 

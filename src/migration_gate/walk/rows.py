@@ -52,6 +52,7 @@ def _report(w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[s
             "default, or add it nullable, fill it, then set NOT NULL",
             populated_tables=list(populated),
             passes_on_empty_tables=True,
+            kind="only-with-rows",
         )
         return
     w.failed(
@@ -66,4 +67,5 @@ def _report(w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[s
         severity="warning",
         populated_tables=list(populated),
         passes_on_empty_tables=True,
+        kind="only-with-probe-values",
     )

@@ -3,8 +3,10 @@
 `walk` runs on one workspace (one database it may replace with a fresh one) and returns a
 frozen `WalkResult`. Revisions before the selected range are applied without checks
 (`fast_forward`); each selected one is checked by `steps.check_revision` with fresh instances
-of every registered check (`checks.roundtrip_checks`). A failed upgrade stops the walk and the
-result says which revisions were left unchecked; env.py failing stops it before any revision.
+of every registered check (`checks.roundtrip_checks`). A failed upgrade is reported and the walk
+goes on when the revision can be reached another way; one that nothing reaches stops it, and
+the result says which revisions were left unchecked (an error); env.py failing stops it
+before any revision.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from migration_gate.chain.failures import env_finding
 from migration_gate.chain.runner import EnvFailed, StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke
 from migration_gate.checks import CheckOptions, RoundtripCheck, roundtrip_checks
+from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.db.workspace import Workspace
 from migration_gate.findings import Finding
 from migration_gate.snapshot import SchemaSnapshot
+from migration_gate.walk.recover import reach_together
 from migration_gate.walk.select import Selection
 from migration_gate.walk.state import WalkState
 from migration_gate.walk.steps import check_revision
@@ -46,6 +50,8 @@ class WalkOptions:
     data_probe: bool = True
     #: snapshot after each revision applied without checks too (for dialect-divergence)
     record_skipped: bool = False
+    #: the application's own start on every fresh database ("base" is after it)
+    setup: Setup | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,20 @@ def _fast_forward(w: WalkState, selection: Selection, record: bool) -> bool:
 
     def apply(revs: Sequence[str]) -> None:
         for rev in revs:
-            w.timed("fast-forward", partial(w.runner.upgrade, rev))
+            try:
+                w.timed("fast-forward", partial(w.runner.upgrade, rev))
+            except EnvFailed:
+                raise
+            except StepFailed:  # as the walk checking it goes on: reach it together
+                reached = reach_together(w, w.infos[rev])
+                if isinstance(reached, StepFailed):
+                    raise reached from None
+                w.applied.append(rev)
+                w.last = reached
+                if record:
+                    w.snapshots[rev] = reached
+                continue
+            w.applied.append(rev)
             if record:
                 w.snapshots[rev] = w.last = w.timed("fast-forward", w.runner.snapshot)
 
@@ -98,7 +117,6 @@ def _fast_forward(w: WalkState, selection: Selection, record: bool) -> bool:
             unchecked=list(selection.check),
         )
         return False
-    w.applied.extend(skip)
     return True
 
 
@@ -119,7 +137,9 @@ def walk(
         *roundtrip_checks(CheckOptions(root=options.root, data_probe=options.data_probe)),
         *options.extra_checks,
     ]
-    runner = StepRunner(source, workspace.url, script=chain.script, invoke=invoke)
+    runner = StepRunner(
+        source, workspace.url, script=chain.script, invoke=invoke, setup=options.setup
+    )
     w = WalkState(runner, workspace, dialect, checks, options.root, dict(chain.infos))
     checked: list[str] = []
     completed = False
@@ -151,9 +171,10 @@ def _walk_range(
             w.note(
                 "upgrade-failed",
                 w.infos[rev_id],
-                f"walk on {w.dialect} stopped at {rev_id}: {len(rest)} later revision(s) "
-                f"not checked ({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
-                severity="info",
+                f"walk on {w.dialect} stopped at {rev_id}, which no way of applying reaches: "
+                f"{len(rest)} later revision(s) not checked "
+                f"({', '.join(rest[:5])}{'...' if len(rest) > 5 else ''})",
+                severity="error",
                 unchecked=rest,
             )
         return False

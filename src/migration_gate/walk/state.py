@@ -42,6 +42,8 @@ class WalkState:
     snapshots: dict[str, SchemaSnapshot] = field(default_factory=dict)
     #: the last snapshot, while the database is still in that state (saves one per revision)
     last: SchemaSnapshot | None = None
+    #: revisions that only apply in one command with their predecessors (see `recover`)
+    together: set[str] = field(default_factory=set)
 
     def timed(self, key: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
@@ -54,8 +56,8 @@ class WalkState:
     def snapshot(self) -> SchemaSnapshot:
         return self.timed("snapshot", self.runner.snapshot)
 
-    def step(self, rev: RevisionInfo) -> StepContext:
-        return StepContext(self.runner, rev, self.dialect, self.root)
+    def step(self, rev: RevisionInfo, *, rebuilt: bool = False) -> StepContext:
+        return StepContext(self.runner, rev, self.dialect, self.root, rebuilt=rebuilt)
 
     def run_hook(self, call: Callable[[RoundtripCheck], list[Finding]]) -> None:
         """Call one hook of every check; their findings join the walk's."""
@@ -101,9 +103,15 @@ class WalkState:
             )
         )
 
-    def rebuild(self) -> None:
-        """A fresh database at exactly the revisions applied so far."""
+    def rebuild(self, revisions: Sequence[str] | None = None) -> None:
+        """A fresh database at exactly `revisions` (default: those applied so far), brought
+        there as a deploy that succeeded would: each revision as its own step, except that
+        those which only apply together with their predecessors are applied in one command
+        with all of them."""
+        revisions = list(self.applied if revisions is None else revisions)
         self.last = None
         url = self.timed("rebuild", self.workspace.fresh)
         self.runner.reconnect(url)
-        self.timed("rebuild", lambda: self.runner.upgrade_many(self.applied))
+        cut = max((i + 1 for i, r in enumerate(revisions) if r in self.together), default=0)
+        self.timed("rebuild", lambda: self.runner.upgrade_together(revisions[:cut]))
+        self.timed("rebuild", lambda: self.runner.upgrade_many(revisions[cut:]))

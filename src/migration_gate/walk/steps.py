@@ -2,18 +2,22 @@
 
 `check_revision` is the walk's unit of work. A failed downgrade or re-upgrade, or a schema
 that does not come back (a check reports it), does not end the walk: the database is rebuilt
-at that revision and the walk goes on. A failed upgrade ends it (later revisions depend on
-it), except one that failed with the data probe's rows in the tables: it is tried again on a
-fresh database without them (`rows.retry_on_empty_tables`).
+at that revision and the walk goes on. A failed upgrade is reported with its kind and the walk
+goes on too when the revision can be reached another way: without the data probe's rows
+(`rows`: it fails only with rows present), or in one command with its predecessors
+(`recover`: it fails only as its own command). Only an upgrade that fails every way ends the
+walk (later revisions depend on it).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.runner import EnvFailed, StepFailed
 from migration_gate.checks.base import Roundtrip
 from migration_gate.snapshot import SchemaDiff, SchemaSnapshot, diff
-from migration_gate.walk import rows
+from migration_gate.walk import recover, rows
 from migration_gate.walk.state import WalkState
 
 __all__ = ["check_revision"]
@@ -27,16 +31,14 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
     w.run_hook(lambda c: c.before_upgrade(step, before))
     try:
         w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+    except EnvFailed as exc:
+        w.failed("chain-load-failed", rev, exc, "env.py", "fix env.py")
+        return False
     except StepFailed as exc:
-        populated = () if isinstance(exc, EnvFailed) else w.populated_tables()
-        retried = rows.retry_on_empty_tables(w, rev, exc, populated) if populated else exc
-        if isinstance(retried, StepFailed):
-            hint = "fix the migration; the database refused it (earlier revisions are fine)"
-            if populated:
-                hint = "fix the migration; the database refuses it on empty tables too"
-            w.failed("upgrade-failed", rev, retried, f"upgrade of {rev.label()} failed", hint)
-            return False
-        before = retried
+        outcome = _after_failure(w, rev, exc)
+        if not isinstance(outcome, _OnEmptyTables):
+            return outcome
+        before, step = outcome.before, w.step(rev, rebuilt=True)  # go on from there
     w.applied.append(rev.revision)
     after = w.snapshot()
     w.snapshots[rev.revision] = after
@@ -74,6 +76,53 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
         w.rebuild()
     else:
         w.last = again
+    return True
+
+
+@dataclass(frozen=True)
+class _OnEmptyTables:
+    """The upgrade passed on a fresh database without the probe's rows, from `before`."""
+
+    before: SchemaSnapshot
+
+
+def _after_failure(w: WalkState, rev: RevisionInfo, exc: StepFailed) -> bool | _OnEmptyTables:
+    """Report a failed upgrade with its kind. `_OnEmptyTables` when it passed without the
+    probe's rows (the revision is checked on from there); True when it was reached in one
+    command with its predecessors (the walk goes on after it); False when nothing reaches
+    it (the walk stops)."""
+    populated = w.populated_tables()
+    if populated:
+        retried = rows.retry_on_empty_tables(w, rev, exc, populated)
+        if not isinstance(retried, StepFailed):  # it failed only with rows present
+            return _OnEmptyTables(retried)
+        exc = retried
+    reached = recover.reach_together(w, rev)
+    if isinstance(reached, StepFailed):
+        w.failed(
+            "upgrade-failed",
+            rev,
+            exc,
+            f"upgrade of {rev.label()} failed",
+            "fix the migration; the database refuses it"
+            + (" on empty tables too" if populated else " (earlier revisions are fine)"),
+            kind="fails-alone",
+        )
+        return False
+    w.failed(
+        "upgrade-failed",
+        rev,
+        exc,
+        f"upgrade of {rev.label()} fails when it runs as its own command (as a deploy that "
+        "applies one revision at a time would run it) and passes only in one command with "
+        "the revisions before it",
+        "make the revision self-contained: it must not rely on what an earlier revision "
+        "left in the same session or transaction (a temporary table, a setting, an object "
+        "SQLAlchemy created with checkfirst)",
+        kind="only-together",
+    )
+    w.applied.append(rev.revision)
+    w.snapshots[rev.revision] = w.last = reached
     return True
 
 

@@ -37,6 +37,7 @@ from migration_gate.checks.probe.generate import (
     parent_tables,
     plan_rows,
 )
+from migration_gate.checks.probe.messages import DATA_LOSS, SKIPPED, loss_finding, skipped_finding
 from migration_gate.checks.probe.watch import DataWatch
 from migration_gate.findings import Finding
 from migration_gate.snapshot.model import SchemaSnapshot, Table
@@ -46,14 +47,7 @@ if TYPE_CHECKING:
     from migration_gate.chain.revisions import RevisionInfo
     from migration_gate.chain.runner import StepRunner
 
-__all__ = ["DataProbe"]
-
-DATA_LOSS = "data-loss"
-SKIPPED = "probe-skipped"
-_HINT = (
-    "keep the rows: add the new table or columns, copy the data across, then drop the old "
-    'ones; if the loss is intended, declare gate = {"destructive": "why"} in the module'
-)
+__all__ = ["DATA_LOSS", "SKIPPED", "DataProbe"]
 
 
 @dataclass
@@ -97,6 +91,9 @@ class DataProbe(RoundtripCheck):
     def after_upgrade(
         self, step: StepContext, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
+        if step.rebuilt:  # the rows it put in before this upgrade are not in this database
+            self._before_snap = None
+            return []
         losses = self._compare(step.runner, before, after)
         fill.finish(step.runner.conn)
         return [self._loss_finding(loss, step.rev, after.dialect) for loss in losses]
@@ -336,51 +333,6 @@ class DataProbe(RoundtripCheck):
         return []
 
     # -- findings -------------------------------------------------------------------------
-    def _loss_finding(self, loss: Loss, rev: RevisionInfo, dialect: str) -> Finding:
-        declared = rev.gate.get("destructive")
-        label = f"{rev.revision} ({rev.doc})" if rev.doc else rev.revision
-        if loss.kind == "dropped":
-            what = f"drops table {loss.table} while it holds {loss.before} row(s)"
-        elif loss.kind == "rows" and loss.after == 0:
-            what = (
-                f"empties {loss.table}: all {loss.before} row(s) are gone (was the table "
-                "dropped and created again?)"
-            )
-        elif loss.kind == "rows":
-            what = f"loses {loss.before - loss.after} of the {loss.before} row(s) of {loss.table}"
-        else:
-            sample = "; ".join(f"{b} -> {a}" for b, a in loss.examples)
-            what = (
-                f"changes {loss.table}.{loss.column} in {loss.after} of {loss.before} probe "
-                f"row(s) ({sample}): its values were dropped (column dropped and re-added), "
-                "reset to a default or overwritten"
-            )
-        message = f"upgrade of {label} on {dialect} {what}"
-        if declared:
-            message += f" (declared destructive: {declared})"
-        details: dict[str, Any] = {
-            "table": loss.table,
-            "kind": loss.kind,
-            "before": loss.before,
-            "after": loss.after,
-            "hint": _HINT,
-        }
-        if loss.column:
-            details["column"] = loss.column
-            details["examples"] = [list(e) for e in loss.examples]
-        if declared:
-            details["declared"] = declared
-        return Finding(
-            check=DATA_LOSS,
-            severity="warning" if declared else "error",
-            revision=rev.revision,
-            dialect=dialect,
-            file=rev.rel_path(self.root),
-            line=rev.upgrade_line,
-            message=message,
-            details=details,
-        )
-
     def fast_forwarded(self, snapshot: SchemaSnapshot) -> None:
         """The walk starts mid-chain (a shard, `--from`). A table of `snapshot` was first
         tried before an earlier revision, which another walk checks: that walk notes it if
@@ -391,21 +343,10 @@ class DataProbe(RoundtripCheck):
         if (table, reason) in self._reported or table in self._muted:
             return []
         self._reported.add((table, reason))
-        return [
-            Finding(
-                check=SKIPPED,
-                severity="info",
-                revision=rev.revision,
-                dialect=dialect,
-                message=f"data probe left {table} empty before {rev.revision} on {dialect}: {reason}",
-                details={
-                    "table": table,
-                    "reason": reason,
-                    "hint": "lost rows of this table cannot be detected; nothing to fix unless "
-                    "the reason is a bug of migration-gate",
-                },
-            )
-        ]
+        return [skipped_finding(table, reason, rev, dialect)]
+
+    def _loss_finding(self, loss: Loss, rev: RevisionInfo, dialect: str) -> Finding:
+        return loss_finding(loss, rev, dialect, self.root)
 
 
 def _table(snap: SchemaSnapshot, name: str) -> Table:
