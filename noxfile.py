@@ -32,6 +32,16 @@ def check_models(session: nox.Session) -> None:
 
 
 @nox.session
+def replay_snapshots(session: nox.Session) -> None:
+    """Replay the reference snapshots (snapshots/) through the chain, revision by revision.
+
+    main (INTEGER keys, before 0004) must upgrade keeping every row; dev (the misnamed
+    messagerole enum of post-mortem 004) must be repaired by 0008 and end like a fresh head."""
+    session.install("-e", ".")
+    session.run("migration-gate", "replay", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """The test suite: unit, integration (real SQLite and PostgreSQL) and e2e."""
     session.install("-e", ".[dev]")

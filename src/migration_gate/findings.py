@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from migration_gate.deploy.section import DeploySection
 
-__all__ = ["SEVERITIES", "Finding", "Report", "Severity"]
+__all__ = ["SEVERITIES", "Finding", "Report", "Severity", "StepTiming"]
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -67,6 +67,41 @@ class Finding:
         return self.severity == "error"
 
 
+@dataclass(frozen=True)
+class StepTiming:
+    """One revision a command applied to one database (a replayed snapshot), and how long
+    it took; `lock_seconds` is the longest ACCESS EXCLUSIVE lock it held on a table that
+    existed before it, when that was watched."""
+
+    #: what it ran on: a snapshot file name (replay)
+    target: str
+    revision: str
+    seconds: float
+    #: "ok", "failed", or "not-run" (an earlier revision failed)
+    status: str = "ok"
+    lock_seconds: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "revision": self.revision,
+            "seconds": round(self.seconds, 4),
+            "status": self.status,
+            "lock_seconds": None if self.lock_seconds is None else round(self.lock_seconds, 4),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepTiming:
+        lock = data.get("lock_seconds")
+        return cls(
+            target=str(data["target"]),
+            revision=str(data["revision"]),
+            seconds=float(data["seconds"]),
+            status=str(data.get("status", "ok")),
+            lock_seconds=None if lock is None else float(lock),
+        )
+
+
 @dataclass
 class Report:
     """The outcome of one command: findings, timings (seconds), and what it covered.
@@ -85,6 +120,8 @@ class Report:
     silenced: list[dict[str, Any]] = field(default_factory=list)
     #: files the command wrote (the lock file), relative to the project root
     written: list[str] = field(default_factory=list)
+    #: per-revision timings of the databases a command migrated (replay), in order
+    steps: list[StepTiming] = field(default_factory=list)
     #: deploy / drift: the environment, the plan, per-revision timings, the ledger rows written
     deploy: DeploySection | None = None
 
@@ -107,6 +144,7 @@ class Report:
         self.sql.update(other.sql)
         self.silenced.extend(other.silenced)
         self.written.extend(other.written)
+        self.steps.extend(other.steps)
         if other.deploy is not None:
             self.deploy = other.deploy
 
@@ -128,6 +166,8 @@ class Report:
             value = getattr(self, name)
             if value:
                 out[name] = value
+        if self.steps:
+            out["steps"] = [s.to_dict() for s in self.steps]
         if self.deploy is not None:
             out["deploy"] = self.deploy.to_dict()
         return out
@@ -145,5 +185,6 @@ class Report:
             sql={str(k): str(v) for k, v in data.get("sql", {}).items()},
             silenced=[dict(s) for s in data.get("silenced", [])],
             written=[str(w) for w in data.get("written", [])],
+            steps=[StepTiming.from_dict(s) for s in data.get("steps", [])],
             deploy=DeploySection.from_dict(deploy) if deploy else None,
         )

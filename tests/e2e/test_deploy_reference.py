@@ -84,20 +84,20 @@ def test_the_reference_service_deploys_as_documented(
 
     first = dp.cli(root, "deploy", "--env", "dev", *scratch, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "7 of 7 revision(s) applied" in first.stdout
-    assert "ledger: 7 row(s) written to migration_gate_ledger" in first.stdout
+    assert "8 of 8 revision(s) applied" in first.stdout
+    assert "ledger: 8 row(s) written to migration_gate_ledger" in first.stdout
     assert "backup: backups/dev-base-" in first.stdout  # 0004 is declared destructive
-    assert dp.version(url) == ["0007"]
-    assert [r.status for r in dp.ledger(url)] == ["applied"] * 7
+    assert dp.version(url) == ["0008"]
+    assert [r.status for r in dp.ledger(url)] == ["applied"] * 8
 
     second = dp.cli(root, "deploy", "--env", "dev", *scratch, env=env)
     assert second.returncode == 0
-    assert "nothing to do: dev is at the head (0007)" in second.stdout
+    assert "nothing to do: dev is at the head (0008)" in second.stdout
 
     with _api(root, url, pg_admin_url) as base:
         status, body = _schema(base)
         assert status == 200, body
-        assert body["revision"] == body["head"] == "0007" and body["in_sync"] is True
+        assert body["revision"] == body["head"] == "0008" and body["in_sync"] is True
         assert body["schema_hash"] == body["expected_hash"]
 
         dp.execute(url, "ALTER TABLE conversations ALTER COLUMN title TYPE varchar(300)")
@@ -118,7 +118,7 @@ def test_the_reference_service_deploys_as_documented(
         root, "deploy", "--env", "dev", "--dry-run", *scratch, env={"DEV_DATABASE_URL": fresh}
     )
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "dry run of dev" in dry.stdout and "7 revision(s) pending" in dry.stdout
+    assert "dry run of dev" in dry.stdout and "8 revision(s) pending" in dry.stdout
     assert "CREATE TABLE users (" in dry.stdout
     assert dp.version(fresh) == [] and dp.ledger(fresh) == []
     pg_provider.drop(fresh)

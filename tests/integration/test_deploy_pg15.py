@@ -123,5 +123,5 @@ def test_the_cli_deploys_to_15(tmp_path: Path, pg15_url: str, pg_admin_url: str)
     env = {"DEV_DATABASE_URL": pg15_url}
     proc = dp.cli(root, "deploy", "--env", "dev", "--pg-url", pg_admin_url, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert dp.version(pg15_url) == ["0007"]
+    assert dp.version(pg15_url) == ["0008"]
     assert "0 error(s), 0 warning(s)" in proc.stdout

@@ -214,7 +214,7 @@ def test_reference_chain_lints_clean_with_its_declared_destructive_step(database
         for f in report.findings
         if f.check in ("enum-naming", "fk-type-mismatch", "missing-downgrade")
     ]
-    assert list(report.sql) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007"]
+    assert list(report.sql) == ["0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"]
     assert "CREATE TYPE message_role AS ENUM" in report.sql["0006"]
 
 

@@ -336,7 +336,7 @@ def test_reference_chain_stays_green_with_the_probe_on_both_dialects(pg_admin_ur
     report = roundtrip_command(settings, dialect="all")
     assert report.findings == [], report.findings
     assert report.checked["sqlite"] == report.checked["postgresql"]
-    assert report.checked["sqlite"][-1] == "0007"  # both walks reached the head
+    assert report.checked["sqlite"][-1] == "0008"  # both walks reached the head
 
 
 # -- the command line in CI ----------------------------------------------------------------------

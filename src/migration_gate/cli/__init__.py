@@ -70,7 +70,7 @@ def _run(args: argparse.Namespace) -> Report:
         pg_bin=getattr(args, "pg_bin", None),
         environ=os.environ,
     )
-    outputs = Outputs.from_args(args.formats, args.outputs, args.quiet)
+    outputs = Outputs.from_args(args.formats, getattr(args, "outputs", None), args.quiet)
     terminal = Terminal.from_environ(os.environ)
     function = command.function()
     kwargs = {name: getattr(args, name) for name in command.options}

@@ -27,6 +27,9 @@ class Option:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
     def add_to(self, parser: argparse.ArgumentParser, dest: str, **override: Any) -> None:
+        if not self.flags[0].startswith("-"):  # a positional argument: its name is its dest
+            parser.add_argument(dest, **{**self.kwargs, **override})
+            return
         kwargs = {"dest": dest, **self.kwargs, **override}
         parser.add_argument(*self.flags, **kwargs)
 
@@ -85,6 +88,58 @@ OPTIONS: dict[str, Option] = {
         {
             "action": "store_true",
             "help": "with --check: also verify the schema hashes (walks the chain)",
+        },
+    ),
+    "environment": Option(
+        ("--env",),
+        {
+            "metavar": "NAME",
+            "help": "the environment whose database to capture (its URL comes from the "
+            "variable envs/NAME.yaml names)",
+        },
+    ),
+    "url": Option(("--url",), {"metavar": "URL", "help": "the database to capture"}),
+    "snapshot_file": Option(
+        ("--output",),
+        {"metavar": "FILE", "help": "where to write the snapshot (its metadata goes to FILE.json)"},
+    ),
+    "sample": Option(
+        ("--sample",),
+        {
+            "metavar": "N",
+            "type": int,
+            "help": "at most N rows per table, every foreign key still resolving (PostgreSQL)",
+        },
+    ),
+    "mask": Option(
+        ("--mask",),
+        {
+            "metavar": "TABLE.COLUMN[=KIND]",
+            "action": "append",
+            "default": [],
+            "help": "replace the column's values by deterministic fakes of the same type "
+            "(kinds: hash, email, name, phone, uuid, number, date, json, bool, null; "
+            "repeatable; PostgreSQL)",
+        },
+    ),
+    "schema_only": Option(
+        ("--schema-only",),
+        {"action": "store_true", "help": "no rows (but the Alembic version table's)"},
+    ),
+    "snapshots": Option(
+        ("snapshots",),
+        {
+            "metavar": "SNAPSHOT",
+            "nargs": "*",
+            "help": "snapshot files (default: every snapshot in snapshots_dir)",
+        },
+    ),
+    "jobs": Option(
+        ("--jobs",),
+        {
+            "metavar": "N",
+            "type": int,
+            "help": "parallel pg_restore jobs in all (default: the number of CPU cores)",
         },
     ),
     "env": Option(
@@ -189,7 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         if command.databases:
             for name, option in DATABASES.items():
                 option.add_to(p, name)
+        own = {flag for name in command.options for flag in OPTIONS[name].flags}
         for name, option in COMMON.items():
+            if own.intersection(option.flags):
+                continue  # the verb's own option of that name wins (snapshot --output FILE)
             # after the verb too; SUPPRESS keeps a -c given before the verb
             option.add_to(p, name, **({"default": argparse.SUPPRESS} if name == "config" else {}))
     return parser

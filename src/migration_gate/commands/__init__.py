@@ -68,6 +68,18 @@ COMMANDS: tuple[Command, ...] = (
         ("check", "base_ref", "schemas", "dialect"),
     ),
     Command(
+        "snapshot",
+        "snapshot:snapshot",
+        "Capture a database into a snapshot file (pg_dump -Fc, or a SQLite copy) with metadata.",
+        ("environment", "url", "snapshot_file", "sample", "mask", "schema_only"),
+    ),
+    Command(
+        "replay",
+        "replay:replay",
+        "Restore each snapshot, upgrade it to head revision by revision, and report.",
+        ("snapshots", "jobs"),
+    ),
+    Command(
         "deploy",
         "deploy:deploy",
         "Deploy the pending migrations to an environment: locked, checked for drift, ledgered.",

@@ -17,16 +17,34 @@ from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import Connection
 
-from migration_gate.config.envs import Environment, load_env
+from migration_gate.config.envs import Duration, Environment, load_env
 from migration_gate.config.imports import import_object, validation_message
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
 from migration_gate.errors import ConfigError
 
-__all__ = ["Settings", "Setup", "Table", "import_object", "load_settings"]
+__all__ = ["ReplayTable", "Settings", "Setup", "Table", "import_object", "load_settings"]
+
+
+class ReplayTable(BaseModel):
+    """`[tool.migration-gate.replay]`: when a table rewrite or a long lock fails `replay`.
+
+    Thresholds are the seconds an ACCESS EXCLUSIVE lock would be held on the source
+    database (the lock held on the replayed data, projected to the source's row count);
+    written as durations (`500ms`, `5s`, `2min`) or seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: a rewrite or lock projected to last this long is a warning
+    lock_warning: Duration = 5.0
+    #: ... and this long an error
+    lock_error: Duration = 60.0
+    #: parallel pg_restore jobs in all (default: the number of CPU cores)
+    jobs: int | None = Field(default=None, ge=1, le=64)
+
 
 #: `[tool.migration-gate] setup`: called with a connection on every fresh database
 Setup = Callable[[Connection], None]
@@ -52,6 +70,8 @@ class Table(BaseModel):
     enum_naming: str | None = None
     #: [tool.migration-gate.lint], validated by `lint.config`
     lint: dict[str, Any] = {}
+    #: [tool.migration-gate.replay]
+    replay: ReplayTable = ReplayTable()
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,8 @@ class Settings:
     pg_bin: Path | None = None
     #: the process environment, read once at the edge (env vars named by envs/*.yaml)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    #: [tool.migration-gate.replay]
+    replay: ReplayTable = field(default_factory=ReplayTable)
     #: the pyproject.toml that holds [tool.alembic] (Alembic 1.16's pyproject template)
     alembic_toml: Path | None = None
 
@@ -223,5 +245,6 @@ def load_settings(
         pg_url=url,
         pg_bin=Path(bin_dir) if bin_dir else None,
         environ=dict(environ),
+        replay=table.replay,
         alembic_toml=alembic_toml,
     )

@@ -43,8 +43,23 @@ def annotation(f: Finding) -> str:
     return f"::{_LEVEL[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
+def _timings(report: Report) -> list[str]:
+    """One notice per target with its per-revision timings (replay)."""
+    targets: dict[str, list[str]] = {}
+    for s in report.steps:
+        lock = f", lock {s.lock_seconds:.2f}s" if s.lock_seconds is not None else ""
+        status = "" if s.status == "ok" else f", {s.status}"
+        targets.setdefault(s.target, []).append(f"{s.revision} {s.seconds:.2f}s{lock}{status}")
+    return [
+        f"::notice title={escape_property(f'{report.command} timings ({target})')}::"
+        + escape_data("; ".join(parts))
+        for target, parts in targets.items()
+    ]
+
+
 def render(report: Report) -> str:
     lines = [annotation(f) for f in report.findings if f.severity != "info" or f.file]
+    lines += _timings(report)
     from migration_gate.reports.deploy_section import annotation as deploy_notice
 
     return "".join(line + "\n" for line in lines) + deploy_notice(report)

@@ -13,7 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from migration_gate.findings import Finding, Report
+from migration_gate.findings import Finding, Report, StepTiming
 from migration_gate.reports.deploy_section import junit_suite
 from migration_gate.reports.text import render_finding
 
@@ -71,9 +71,68 @@ def _case(
     return bool(errors)
 
 
+def _on_step(report: Report) -> set[int]:
+    """ids of the findings that belong to a timed step (reported in that step's case)."""
+    steps = {(s.target, s.revision) for s in report.steps}
+    return {id(f) for f in report.findings if (f.details.get("snapshot"), f.revision) in steps}
+
+
+def _step_suites(root: ET.Element, report: Report) -> tuple[int, int]:
+    """One suite per target of `report.steps`, one case per revision with its time."""
+    total = failed = 0
+    targets: dict[str, list[StepTiming]] = {}
+    for s in report.steps:
+        targets.setdefault(s.target, []).append(s)
+    for target, steps in targets.items():
+        suite = ET.SubElement(root, "testsuite", name=f"migration-gate {report.command} [{target}]")
+        failures = skipped = 0
+        for step in steps:
+            found = [
+                f
+                for f in report.findings
+                if f.details.get("snapshot") == target and f.revision == step.revision
+            ]
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=_clean(step.revision),
+                classname=f"migration-gate.{report.command}.{target}",
+                time=f"{step.seconds:.3f}",
+            )
+            errors = [f for f in found if f.is_error]
+            if errors or step.status == "failed":
+                failures += 1
+                first = errors[0] if errors else None
+                failure = ET.SubElement(
+                    case,
+                    "failure",
+                    message=_clean(first.message.splitlines()[0] if first else "failed"),
+                    type=first.check if first else "failed",
+                )
+                failure.text = _clean("\n\n".join("\n".join(render_finding(f)) for f in errors))
+            elif step.status == "not-run":
+                skipped += 1
+                ET.SubElement(case, "skipped", message="an earlier revision failed")
+            rest = [f for f in found if not f.is_error]
+            if rest:
+                out = ET.SubElement(case, "system-out")
+                out.text = _clean("\n\n".join("\n".join(render_finding(f)) for f in rest))
+        seconds = sum(s.seconds for s in steps)
+        suite.attrib.update(
+            tests=str(len(steps)),
+            failures=str(failures),
+            errors="0",
+            skipped=str(skipped),
+            time=f"{seconds:.3f}",
+        )
+        total += len(steps)
+        failed += failures
+    return total, failed
+
+
 def render(report: Report) -> str:
     deploy_suite, used = junit_suite(report)
-    groups = _groups(report, used)
+    groups = _groups(report, used | _on_step(report))
     seen = {(rev, d) for (_, rev, d) in groups}
     cases: dict[str | None, list[tuple[str, list[Finding]]]] = {}
     for (check, rev, dialect), found in groups.items():
@@ -82,11 +141,11 @@ def render(report: Report) -> str:
     for rev, dialect in _checked(report):
         if (rev, dialect) not in seen:
             cases.setdefault(dialect, []).append((f"{report.command} [{rev}]", []))
-    if not cases:
+    if not cases and not report.steps and deploy_suite is None:
         cases[None] = [(report.command, [])]
 
     root = ET.Element("testsuites", name=f"migration-gate {report.command}")
-    total = failed = 0
+    total, failed = _step_suites(root, report)
     if deploy_suite is not None:
         root.append(deploy_suite)
         total += int(deploy_suite.get("tests", "0"))

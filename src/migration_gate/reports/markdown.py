@@ -70,10 +70,34 @@ def _finding(f: Finding) -> list[str]:
     if error and str(error) not in f.message:
         lines.append("")
         lines.extend("  " + ln for ln in ["Database error:", *_fenced(str(error), "text")])
+    rows = f.details.get("rows")
+    if isinstance(rows, list) and rows:
+        lines.append(f"  - Offending rows ({_text(f.details.get('offending', 'a few'))}):")
+        lines.extend(
+            "    - " + ", ".join(f"{_code(k)}={_code(v)}" for k, v in dict(r).items()) for r in rows
+        )
     hint = f.details.get("hint")
     if hint:
         lines.append(f"  - **Fix:** {_text(hint)}")
     return lines
+
+
+def _steps(report: Report) -> list[str]:
+    """Per-revision timings (replay) as a table."""
+    if not report.steps:
+        return []
+    out = [
+        "### Per-revision timings",
+        "",
+        "| on | revision | seconds | ACCESS EXCLUSIVE held | status |",
+        "|---|---|---:|---:|---|",
+    ]
+    for s in report.steps:
+        lock = f"{s.lock_seconds:.2f}" if s.lock_seconds is not None else ""
+        out.append(
+            f"| {_text(s.target)} | {_code(s.revision)} | {s.seconds:.2f} | {lock} | {s.status} |"
+        )
+    return [*out, ""]
 
 
 def _sql_block(revision: str, sql: str) -> list[str]:
@@ -154,6 +178,7 @@ def render(report: Report) -> str:
             )
         out.append("")
 
+    out += _steps(report)
     rest = [r for r in sql if r not in failing]
     if rest:
         out += ["### SQL of the other revisions", ""]

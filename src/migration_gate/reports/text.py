@@ -28,10 +28,27 @@ def render_finding(f: Finding) -> list[str]:
     error = f.details.get("error")
     if error and str(error) not in f.message:
         lines.append(f"  Database error: {error}")
+    rows = f.details.get("rows")
+    if isinstance(rows, list) and rows:
+        lines.append(f"  Offending rows ({f.details.get('offending', 'a few')}):")
+        lines.extend("    " + ", ".join(f"{k}={v}" for k, v in dict(r).items()) for r in rows)
     hint = f.details.get("hint")
     if hint:
         lines.append(f"  Fix: {hint}")
     return lines
+
+
+def render_steps(report: Report) -> list[str]:
+    """Per-revision timings (replay): one line per revision of each target."""
+    if not report.steps:
+        return []
+    out = ["", "Per-revision timings:"]
+    width = max(len(s.target) for s in report.steps)
+    for s in report.steps:
+        lock = f"  lock {s.lock_seconds:.2f}s" if s.lock_seconds is not None else ""
+        status = "" if s.status == "ok" else f"  {s.status.upper()}"
+        out.append(f"  {s.target:{width}}  {s.revision:12} {s.seconds:8.2f}s{lock}{status}")
+    return out
 
 
 def render(report: Report) -> str:
@@ -45,6 +62,7 @@ def render(report: Report) -> str:
     for f in sorted(report.findings, key=lambda f: _ORDER[f.severity]):
         out.append("")
         out.extend(render_finding(f))
+    out.extend(render_steps(report))
     if report.deploy is not None:
         from migration_gate.reports.deploy_section import text_lines
 
