@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from migration_gate.snapshot import normalize
-from migration_gate.snapshot.capture_sqlite import parse_create_index, parse_create_table
 from migration_gate.snapshot.model import CheckConstraint
 from migration_gate.snapshot.normalize import Token
+from migration_gate.snapshot.sqlite_ddl import parse_create_index, parse_create_table
 
 # -- tokenizer ------------------------------------------------------------------------------
 
