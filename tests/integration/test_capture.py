@@ -158,6 +158,7 @@ def test_sqlite_captures_every_object_kind(sqlite_engine: Engine) -> None:
         "default": None,
         "identity": "autoincrement",
         "generated": None,
+        "comment": None,
     }
     assert {c: v["type"] for c, v in users["columns"].items()} == {
         "id": "integer",

@@ -216,3 +216,38 @@ def test_diff_records_paths_and_values() -> None:
     assert change.path == ("tables", "messages", "columns", "role", "type")
     assert (change.before, change.after) == ("message_role", "messagerole")
     assert change.to_dict()["path"] == ["tables", "messages", "columns", "role", "type"]
+
+
+def test_comments_are_in_the_canonical_form_and_read_as_sentences() -> None:
+    plain = snapshot()
+    assert plain.to_dict()["tables"]["conversations"]["comment"] is None
+    assert plain.to_dict()["tables"]["conversations"]["columns"]["title"]["comment"] is None
+    described = Table(
+        "conversations",
+        (
+            Column("id", "uuid", nullable=False, default="gen_random_uuid()"),
+            Column("title", "varchar(200)", comment="Shown in the list"),
+        ),
+        primary_key=("id",),
+        comment="A user's chat",
+    )
+    after = SchemaSnapshot(
+        dialect="postgresql",
+        tables=(described, _messages()),
+        enums=plain.enums,
+        sequences=plain.sequences,
+        views=plain.views,
+        functions=plain.functions,
+        triggers=plain.triggers,
+        extensions=plain.extensions,
+    )
+    assert after.sha256() != plain.sha256()
+    assert SchemaSnapshot.from_dict(after.to_dict()) == after
+    assert diff(plain, after).sentences(added="left behind") == [
+        "conversations.title: comment 'Shown in the list' left behind",
+        "table conversations: comment 'A user''s chat' left behind",
+    ]
+    assert diff(after, plain).sentences() == [
+        "conversations.title: comment 'Shown in the list' removed",
+        "table conversations: comment 'A user''s chat' removed",
+    ]

@@ -103,7 +103,8 @@ class _Names:
     """Table names by oid and column names by (table oid, attnum), from the catalog rows."""
 
     def __init__(self, rows: Mapping[str, list[Row]]) -> None:
-        self.tables: dict[str, str] = {oid: name for oid, name in rows["tables"]}
+        self.tables: dict[str, str] = {oid: name for oid, name, *_ in rows["tables"]}
+        self.comments: dict[str, str | None] = {oid: text for oid, _, text in rows["tables"]}
         self.columns: dict[tuple[str, str], str] = {
             (oid, attnum): name for oid, attnum, name, *_ in rows["columns"]
         }
@@ -122,7 +123,9 @@ def _tables(rows: Mapping[str, list[Row]], names: _Names) -> tuple[Table, ...]:
         constraints[row[0]].append(row)
     indexes = _indexes(rows, names)
     return tuple(
-        _table(name, [c for _, c in sorted(columns[oid])], constraints[oid], indexes[oid], names)
+        _table(
+            oid, name, [c for _, c in sorted(columns[oid])], constraints[oid], indexes[oid], names
+        )
         for oid, name in names.tables.items()
     )
 
@@ -135,6 +138,7 @@ def _column(
     default: str | None,
     identity: str,
     generated: str,
+    comment: str | None,
 ) -> Column:
     expression = normalize.default(_DIALECT, default)
     return Column(
@@ -144,18 +148,24 @@ def _column(
         default=None if generated else expression,
         identity=_IDENTITY.get(identity),
         generated=expression if generated else None,
+        comment=comment,
     )
 
 
 def _table(
-    name: str, columns: list[Column], constraints: list[Row], indexes: list[Index], names: _Names
+    oid: str,
+    name: str,
+    columns: list[Column],
+    constraints: list[Row],
+    indexes: list[Index],
+    names: _Names,
 ) -> Table:
     primary_key: tuple[str, ...] = ()
     fks: list[ForeignKey] = []
     uniques: list[UniqueConstraint] = []
     checks: list[CheckConstraint] = []
     for row in constraints:
-        oid, cname, kind, conkey, text = row[0], row[1], row[2], row[3], row[-1]
+        cname, kind, conkey, text = row[1], row[2], row[3], row[-1]
         if kind == "p":
             primary_key = names.keys(oid, conkey)
         elif kind == "u":
@@ -172,6 +182,7 @@ def _table(
         unique_constraints=tuple(uniques),
         check_constraints=tuple(checks),
         indexes=tuple(indexes),
+        comment=names.comments.get(oid),
     )
 
 

@@ -87,7 +87,12 @@ class CatalogPart:
 # which looks up the output function of every argument of every row.
 _RELATIONS = "SELECT json_agg(ARRAY[oid::text, name, relkind::text]) FROM rel"
 
-_TABLES = "SELECT json_agg(ARRAY[oid::text, name]) FROM tbl"
+_TABLES = """
+SELECT json_agg(ARRAY[t.oid::text, t.name, d.description])
+FROM tbl t
+LEFT JOIN pg_description d
+       ON d.objoid = t.oid AND d.classoid = 'pg_class'::regclass AND d.objsubid = 0
+"""
 
 # pg_get_expr with a relation opens (and locks) it for every call; a default never refers
 # to a column (only a generated column's expression does), so most go without one: 5x faster.
@@ -96,10 +101,12 @@ SELECT json_agg(ARRAY[
            a.attrelid::text, a.attnum::text, a.attname, format_type(a.atttypid, a.atttypmod),
            a.attnotnull::text,
            pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE d.adrelid END, true),
-           a.attidentity::text, a.attgenerated::text])
+           a.attidentity::text, a.attgenerated::text, c.description])
 FROM tbl t
 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+LEFT JOIN pg_description c
+       ON c.objoid = a.attrelid AND c.classoid = 'pg_class'::regclass AND c.objsubid = a.attnum
 """
 
 # Key columns are attnums ("{1,2}"), named in Python from the columns; the referenced

@@ -204,6 +204,9 @@ def _sentence(change: Change, added: str, removed: str) -> str:
     if len(path) == 2:
         return f"{_render('table', table, None, value)} {verb}"
     part = path[2]
+    if path[-1] == "comment" and len(path) in (3, 5):
+        subject = f"table {table}" if len(path) == 3 else f"{table}.{path[3]}"
+        return _comment(subject, change, added, removed)
     if part == "primary_key":
         return f"{table}: primary key {_fmt(change.before)} → {_fmt(change.after)}"
     kind = _TABLE_PARTS.get(part, part)
@@ -219,3 +222,17 @@ def _sentence(change: Change, added: str, removed: str) -> str:
     if prop == "nullable":
         return f"{table}.{name}: {'NULL' if change.before else 'NOT NULL'} → {'NULL' if change.after else 'NOT NULL'}"
     return f"{table}.{name}: {prop} {_fmt(change.before)} → {_fmt(change.after)}"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _comment(subject: str, change: Change, added: str, removed: str) -> str:
+    """`users.email: comment 'Login name' added` (or removed, or 'a' → 'b')."""
+    before, after = change.before, change.after
+    if before is None:
+        return f"{subject}: comment {_quote(after)} {added}"
+    if after is None:
+        return f"{subject}: comment {_quote(before)} {removed}"
+    return f"{subject}: comment {_quote(before)} → {_quote(after)}"

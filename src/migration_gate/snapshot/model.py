@@ -4,7 +4,7 @@ A `SchemaSnapshot` is captured from a live database (see `capture_postgres` and
 `capture_sqlite`) and compared with another one (see `diff`). It records meaning, not
 rendering: columns are keyed by name (their order is not compared), constraint names are
 kept where the database has them, NOT NULL is a column property rather than a named
-constraint, and every text the database renders (types, defaults, check expressions,
+constraint, table and column comments are schema (PostgreSQL's `COMMENT ON`), and every text the database renders (types, defaults, check expressions,
 index expressions) is normalized by the capture module before it lands here.
 
 Its canonical form is `to_dict()`: nested dicts keyed by stable names, so that one
@@ -40,7 +40,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Column:
-    """One column: normalized type, nullability, server default, identity."""
+    """One column: normalized type, nullability, server default, identity, comment."""
 
     name: str
     type: str
@@ -50,6 +50,8 @@ class Column:
     identity: str | None = None
     #: expression of a generated (computed) column, or None
     generated: str | None = None
+    #: `COMMENT ON COLUMN` (PostgreSQL; SQLite has no comments)
+    comment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class Column:
             "default": self.default,
             "identity": self.identity,
             "generated": self.generated,
+            "comment": self.comment,
         }
 
 
@@ -147,6 +150,8 @@ class Table:
     unique_constraints: tuple[UniqueConstraint, ...] = ()
     check_constraints: tuple[CheckConstraint, ...] = ()
     indexes: tuple[Index, ...] = ()
+    #: `COMMENT ON TABLE` (PostgreSQL; SQLite has no comments)
+    comment: str | None = None
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
@@ -162,6 +167,7 @@ class Table:
             "unique_constraints": {u.key: u.to_dict() for u in self.unique_constraints},
             "check_constraints": {c.key: c.to_dict() for c in self.check_constraints},
             "indexes": {i.name: i.to_dict() for i in self.indexes},
+            "comment": self.comment,
         }
 
 
@@ -378,6 +384,7 @@ class SchemaSnapshot:
                         )
                         for iname, i in t.get("indexes", {}).items()
                     ),
+                    comment=t.get("comment"),
                 )
             )
         return cls(
