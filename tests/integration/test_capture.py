@@ -490,7 +490,7 @@ def test_postgres_captures_every_object_kind(pg_engine: Engine) -> None:
         "id": ("uuid", "gen_random_uuid()"),
         "email": ("varchar(200)", None),
         "name": ("text", None),
-        "created_at": ("timestamptz", "now()"),
+        "created_at": ("timestamptz", "current_timestamp"),
         "updated": ("timestamp", None),
         "status": ("varchar(20)", "'active'"),
         "score": ("numeric(10,2)", "0"),

@@ -181,7 +181,44 @@ def _expression_tokens(text: str, *, dialect: str | None) -> list[Token]:
     tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
     while tokens and tokens[-1] == _SEMICOLON:
         tokens.pop()
-    return _canonical(tokens)
+    return _canonical(_current_time(tokens, sqlite=dialect == "sqlite"))
+
+
+#: calls that are another spelling of CURRENT_TIMESTAMP (PostgreSQL: the transaction's start)
+_NOW_CALLS = frozenset({"now", "transaction_timestamp"})
+#: SQLite's date and time functions of 'now' alone, and the keyword each one equals
+_SQLITE_NOW = {"datetime": "current_timestamp", "date": "current_date", "time": "current_time"}
+_RPAREN = Token("op", ")")
+
+
+def _current_time(tokens: list[Token], *, sqlite: bool) -> list[Token]:
+    """One spelling of the current time: `now()` and `transaction_timestamp()` (and, on
+    SQLite, `datetime('now')`, `date('now')`, `time('now')`) become `current_timestamp`
+    (`current_date`, `current_time`): the same function, so the same meaning."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.text.lower() if tok.kind == "word" else ""
+        qualified = bool(out) and out[-1].text == "."
+        if word in _NOW_CALLS and not qualified and tokens[i + 1 : i + 3] == [_LPAREN, _RPAREN]:
+            out.append(Token("word", "current_timestamp"))
+            i += 3
+            continue
+        if (
+            sqlite
+            and word in _SQLITE_NOW
+            and tokens[i + 1 : i + 2] == [_LPAREN]
+            and tokens[i + 3 : i + 4] == [_RPAREN]
+            and tokens[i + 2].kind == "str"
+            and tokens[i + 2].text.lower() == "'now'"
+        ):
+            out.append(Token("word", _SQLITE_NOW[word]))
+            i += 4
+            continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def _canonical(tokens: list[Token]) -> list[Token]:
@@ -196,8 +233,8 @@ def sql_expression(text: str, *, dialect: str | None = None) -> str:
 
     Collapses white space; lowercases keywords and identifiers (not string literals); drops
     identifier quotes, redundant parentheses, casts to text types and casts of literals;
-    rewrites PostgreSQL's `x = ANY (ARRAY[...])` as `x in (...)`. With `dialect="sqlite"`,
-    `[name]` is a quoted identifier.
+    rewrites PostgreSQL's `x = ANY (ARRAY[...])` as `x in (...)` and every spelling of the
+    current time as one. With `dialect="sqlite"`, `[name]` is a quoted identifier.
     """
     return render(_expression_tokens(text, dialect=dialect))
 
@@ -205,10 +242,15 @@ def sql_expression(text: str, *, dialect: str | None = None) -> str:
 _QUOTED_NUMBER_RE = re.compile(r"^'([-+]?(?:\d+\.?\d*|\.\d+))'$")
 
 
+#: SQLite stores booleans as integers: TRUE is 1 (what SQLAlchemy's `sa.true()` renders)
+_SQLITE_BOOLEANS = {"true": "1", "false": "0"}
+
+
 @lru_cache(maxsize=8192)
 def default(dialect: str, text: str | None) -> str | None:
     """Canonical server default: `'x'::character varying` → `'x'`, `('x')` → `'x'`,
-    `nextval('s'::regclass)` → `nextval('s')`, `'-1'::integer` → `-1`, `now()` kept."""
+    `nextval('s'::regclass)` → `nextval('s')`, `'-1'::integer` → `-1`, `now()` and
+    `CURRENT_TIMESTAMP` → `current_timestamp` (see `_current_time`); on SQLite, `TRUE` → `1`."""
     if text is None or not text.strip():
         return None
     tokens = _expression_tokens(text, dialect=dialect)
@@ -216,7 +258,10 @@ def default(dialect: str, text: str | None) -> str | None:
         m = _QUOTED_NUMBER_RE.match(tokens[0].text)
         if m:
             return m.group(1)
-    return render(tokens)
+    rendered = render(tokens)
+    if dialect == "sqlite":
+        return _SQLITE_BOOLEANS.get(rendered, rendered)
+    return rendered
 
 
 def function_body(text: str | None) -> str:
