@@ -192,8 +192,8 @@ def test_column_property_changes() -> None:
 def test_check_constraint_changed() -> None:
     after = snapshot(messages=_messages(check="role in ('user')"))
     assert diff(snapshot(), after).sentences() == [
-        "check constraint ck_messages_role on messages (role in ('user', 'assistant')) changed to "
-        "check constraint ck_messages_role on messages (role in ('user'))"
+        "check constraint ck_messages_role on messages: "
+        "expression role in ('user', 'assistant') → role in ('user')"
     ]
 
 
@@ -250,4 +250,93 @@ def test_comments_are_in_the_canonical_form_and_read_as_sentences() -> None:
     assert diff(after, plain).sentences() == [
         "conversations.title: comment 'Shown in the list' removed",
         "table conversations: comment 'A user''s chat' removed",
+    ]
+
+
+# -- a changed object says which part changed, with both values -----------------------------
+
+
+def _replaced(**parts: object) -> SchemaSnapshot:
+    base = snapshot()
+    return SchemaSnapshot(
+        dialect=base.dialect,
+        tables=parts.get("tables", base.tables),  # type: ignore[arg-type]
+        enums=base.enums,
+        sequences=parts.get("sequences", base.sequences),  # type: ignore[arg-type]
+        views=parts.get("views", base.views),  # type: ignore[arg-type]
+        functions=parts.get("functions", base.functions),  # type: ignore[arg-type]
+        triggers=parts.get("triggers", base.triggers),  # type: ignore[arg-type]
+        extensions=parts.get("extensions", base.extensions),  # type: ignore[arg-type]
+    )
+
+
+def test_sequence_change_names_the_property_and_both_values() -> None:
+    after = _replaced(sequences=(Sequence("counter_seq", data_type="integer", start=10),))
+    assert diff(snapshot(), after).sentences() == ["sequence counter_seq: type bigint → integer"]
+    after = _replaced(sequences=(Sequence("counter_seq", start=1, increment=5),))
+    assert diff(snapshot(), after).sentences() == [
+        "sequence counter_seq: start 10 → 1; increment 1 → 5"
+    ]
+
+
+def test_view_function_and_trigger_changes_say_what_part_changed() -> None:
+    after = _replaced(
+        views=(View("v_users", "select id, title from conversations", materialized=True),),
+        functions=(Function("touch()", "trigger", "sql", "BEGIN RETURN NEW; END;"),),
+        triggers=(
+            Trigger("trg_touch", "messages", "after update for each row execute function touch()"),
+        ),
+    )
+    assert diff(snapshot(), after).sentences() == [
+        "function touch(): language plpgsql → sql",
+        "trigger trg_touch on messages: definition before update for each row execute "
+        "function touch() → after update for each row execute function touch()",
+        "view v_users: definition select id from conversations → select id, title from "
+        "conversations; materialized no → yes",
+    ]
+
+
+def test_a_long_body_is_shown_around_its_first_difference() -> None:
+    body = "BEGIN " + "PERFORM 1; " * 20 + "NEW.updated_at := now(); RETURN NEW; END;"
+    before = _replaced(functions=(Function("touch()", "trigger", "plpgsql", body),))
+    after = _replaced(
+        functions=(Function("touch()", "trigger", "plpgsql", body.replace("NEW;", "OLD;")),)
+    )
+    (sentence,) = diff(before, after).sentences()
+    assert sentence.startswith("function touch(): body …")
+    left, right = sentence.removeprefix("function touch(): body ").split(" → ")
+    assert "RETURN NEW" in left and "RETURN OLD" in right
+    assert len(left) < 70 and len(right) < 70
+
+
+def test_index_and_foreign_key_changes_name_the_property() -> None:
+    desc = _messages(indexes=(Index("ix_messages_role", ("role DESC",), unique=True),))
+    assert diff(snapshot(), snapshot(messages=desc)).sentences() == [
+        "index ix_messages_role on messages: elements (role) → (role DESC); unique no → yes"
+    ]
+    table = _messages()
+    moved = Table(
+        table.name,
+        table.columns,
+        primary_key=table.primary_key,
+        foreign_keys=(
+            ForeignKey(
+                "fk_messages_conversation", ("conversation_id",), "chats", ("uid",), "SET NULL"
+            ),
+            table.foreign_keys[1],
+        ),
+        unique_constraints=table.unique_constraints,
+        check_constraints=table.check_constraints,
+        indexes=table.indexes,
+    )
+    assert diff(snapshot(), snapshot(messages=moved)).sentences() == [
+        "foreign key fk_messages_conversation on messages: ON DELETE CASCADE → SET NULL; "
+        "references conversations(id) → chats(uid)"
+    ]
+
+
+def test_extensions_added_and_removed_one_by_one() -> None:
+    after = _replaced(extensions=("citext", "postgis"))
+    assert diff(snapshot(), after).sentences(added="left behind", removed="missing") == [
+        "extension postgis left behind; extension pg_trgm missing"
     ]

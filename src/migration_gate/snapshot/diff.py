@@ -13,27 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from migration_gate.snapshot.model import SchemaSnapshot
+from migration_gate.snapshot.sentences import TABLE_PARTS, sentence
 
 __all__ = ["Change", "SchemaDiff", "diff"]
 
 Kind = Literal["added", "removed", "changed"]
-
-#: the parts of a table whose entries are keyed by name
-_TABLE_PARTS = {
-    "columns": "column",
-    "foreign_keys": "foreign key",
-    "unique_constraints": "unique constraint",
-    "check_constraints": "check constraint",
-    "indexes": "index",
-}
-_TOP_PARTS = {
-    "tables": "table",
-    "enums": "enum type",
-    "sequences": "sequence",
-    "views": "view",
-    "functions": "function",
-    "triggers": "trigger",
-}
 
 
 @dataclass(frozen=True)
@@ -46,7 +30,8 @@ class Change:
     after: Any = None
 
     def sentence(self, added: str = "added", removed: str = "removed") -> str:
-        return _sentence(self, added, removed)
+        """One sentence; `added`/`removed` say how to call an object only one side has."""
+        return sentence(self.path, self.kind, self.before, self.after, added, removed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,102 +122,8 @@ def _is_leaf(path: tuple[str, ...]) -> bool:
     n = len(path)
     if n == 0 or path == ("tables",) or (n == 2 and path[0] == "tables"):
         return False
-    if n == 3 and path[0] == "tables" and path[2] in _TABLE_PARTS:
+    if n == 3 and path[0] == "tables" and path[2] in TABLE_PARTS:
         return False
     if n == 4 and path[0] == "tables" and path[2] == "columns":
         return False
     return n != 1
-
-
-def _render(kind: str, name: str, table: str | None, value: Any) -> str:
-    on = f" on {table}" if table else ""
-    if not isinstance(value, Mapping):
-        if kind == "enum type" and isinstance(value, list):
-            return f"enum type {name} ({', '.join(repr(v) for v in value)})"
-        return f"{kind} {name}{on}"
-    if kind == "column":
-        bits = [value.get("type", "?")]
-        bits.append("NULL" if value.get("nullable", True) else "NOT NULL")
-        if value.get("default") is not None:
-            bits.append(f"DEFAULT {value['default']}")
-        return f"column {table}.{name} ({' '.join(bits)})"
-    if kind == "index":
-        uniq = "unique " if value.get("unique") else ""
-        where = f" WHERE {value['predicate']}" if value.get("predicate") else ""
-        return f"{uniq}index {name}{on} ({', '.join(value.get('elements', []))}){where}"
-    if kind == "foreign key":
-        cols = ", ".join(value["columns"])
-        ref = f"{value['ref_table']}({', '.join(value['ref_columns'])})"
-        return f"foreign key {name}{on} ({cols}) -> {ref} ON DELETE {value['on_delete']}"
-    if kind == "unique constraint":
-        return f"unique constraint {name}{on} ({', '.join(value['columns'])})"
-    if kind == "check constraint":
-        return f"check constraint {name}{on} ({value['expression']})"
-    if kind == "table":
-        return f"table {name} ({len(value.get('columns', {}))} columns)"
-    if kind == "trigger":
-        return f"trigger {name.split('.', 1)[-1]} on {value.get('table')}"
-    return f"{kind} {name}"
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return "(" + ", ".join(str(v) for v in value) + ")"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
-def _sentence(change: Change, added: str, removed: str) -> str:
-    path = change.path
-    verb = {"added": added, "removed": removed}.get(change.kind, "changed")
-    value = change.after if change.kind == "added" else change.before
-    if path[0] == "extensions":
-        return f"extensions: {_fmt(change.before)} → {_fmt(change.after)}"
-    if path[0] != "tables":
-        kind = _TOP_PARTS.get(path[0], path[0])
-        name = path[1] if len(path) > 1 else ""
-        if change.kind == "changed":
-            if kind == "enum type":
-                return f"enum type {name}: labels {_fmt(change.before)} → {_fmt(change.after)}"
-            detail = f" {path[2]}" if len(path) > 2 else ""
-            return f"{kind} {name}:{detail} changed"
-        return f"{_render(kind, name, None, value)} {verb}"
-    table = path[1]
-    if len(path) == 2:
-        return f"{_render('table', table, None, value)} {verb}"
-    part = path[2]
-    if path[-1] == "comment" and len(path) in (3, 5):
-        subject = f"table {table}" if len(path) == 3 else f"{table}.{path[3]}"
-        return _comment(subject, change, added, removed)
-    if part == "primary_key":
-        return f"{table}: primary key {_fmt(change.before)} → {_fmt(change.after)}"
-    kind = _TABLE_PARTS.get(part, part)
-    name = path[3] if len(path) > 3 else ""
-    if change.kind != "changed" or len(path) == 4:
-        if change.kind == "changed":
-            return (
-                f"{_render(kind, name, table, change.before)} changed to "
-                f"{_render(kind, name, table, change.after)}"
-            )
-        return f"{_render(kind, name, table, value)} {verb}"
-    prop = path[4]
-    if prop == "nullable":
-        return f"{table}.{name}: {'NULL' if change.before else 'NOT NULL'} → {'NULL' if change.after else 'NOT NULL'}"
-    return f"{table}.{name}: {prop} {_fmt(change.before)} → {_fmt(change.after)}"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _comment(subject: str, change: Change, added: str, removed: str) -> str:
-    """`users.email: comment 'Login name' added` (or removed, or 'a' → 'b')."""
-    before, after = change.before, change.after
-    if before is None:
-        return f"{subject}: comment {_quote(after)} {added}"
-    if after is None:
-        return f"{subject}: comment {_quote(before)} {removed}"
-    return f"{subject}: comment {_quote(before)} → {_quote(after)}"
