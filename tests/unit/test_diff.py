@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from migration_gate.snapshot.diff import diff
+from migration_gate.snapshot.diff import diff, split_renames
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,
@@ -339,4 +339,68 @@ def test_extensions_added_and_removed_one_by_one() -> None:
     after = _replaced(extensions=("citext", "postgis"))
     assert diff(snapshot(), after).sentences(added="left behind", removed="missing") == [
         "extension postgis left behind; extension pg_trgm missing"
+    ]
+
+
+# -- constraints that come back under another name -----------------------------------------
+
+
+def _with(**parts: object) -> SchemaSnapshot:
+    table = _messages()
+    messages = Table(
+        "messages",
+        table.columns,
+        primary_key=table.primary_key,
+        foreign_keys=parts.get("fks", table.foreign_keys),  # type: ignore[arg-type]
+        unique_constraints=parts.get("uniques", table.unique_constraints),  # type: ignore[arg-type]
+        check_constraints=table.check_constraints,
+        indexes=parts.get("indexes", table.indexes),  # type: ignore[arg-type]
+    )
+    return snapshot(messages=messages)
+
+
+def test_a_constraint_back_under_another_name_is_a_rename_not_a_change() -> None:
+    before = _with()
+    after = _with(
+        uniques=(UniqueConstraint(None, ("content",)),),  # was uq_messages_content
+        indexes=(Index("ix_role", ("role",)),),  # was ix_messages_role
+    )
+    changes = diff(before, after)
+    assert len(changes) == 4
+    renames, rest = split_renames(changes)
+    assert not rest
+    assert sorted((r.part, r.before, r.after) for r in renames) == [
+        ("indexes", "ix_messages_role", "ix_role"),
+        ("unique_constraints", "uq_messages_content", None),
+    ]
+    assert sorted(r.sentence() for r in renames) == [
+        "index ix_messages_role on messages (role) comes back as ix_role",
+        "unique constraint uq_messages_content on messages (content) comes back unnamed",
+    ]
+    back = split_renames(diff(after, before))[0]
+    assert sorted(r.sentence() for r in back) == [
+        "index ix_role on messages (role) comes back as ix_messages_role",
+        "unnamed unique constraint on messages (content) comes back as uq_messages_content",
+    ]
+
+
+def test_a_different_definition_is_not_a_rename() -> None:
+    before = _with()
+    after = _with(indexes=(Index("ix_role", ("role DESC",)),))
+    renames, rest = split_renames(diff(before, after))
+    assert renames == ()
+    assert rest.sentences() == [
+        "index ix_messages_role on messages (role) removed",
+        "index ix_role on messages (role DESC) added",
+    ]
+
+
+def test_each_removed_constraint_pairs_once() -> None:
+    fk = _messages().foreign_keys[0]
+    twin = ForeignKey("fk_a", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
+    other = ForeignKey("fk_b", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
+    renames, rest = split_renames(diff(_with(fks=(fk,)), _with(fks=(twin, other))))
+    assert [(r.before, r.after) for r in renames] == [("fk_messages_conversation", "fk_a")]
+    assert rest.sentences() == [
+        "foreign key fk_b on messages (conversation_id) -> conversations(id) ON DELETE CASCADE added"
     ]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from migration_gate.snapshot.model import SchemaSnapshot
-from migration_gate.snapshot.sentences import TABLE_PARTS, sentence
+from migration_gate.snapshot.sentences import TABLE_PARTS, describe, sentence
 
-__all__ = ["Change", "SchemaDiff", "diff"]
+__all__ = ["Change", "Renamed", "SchemaDiff", "diff", "split_renames"]
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -127,3 +127,81 @@ def _is_leaf(path: tuple[str, ...]) -> bool:
     if n == 4 and path[0] == "tables" and path[2] == "columns":
         return False
     return n != 1
+
+
+# -- constraints that come back under another name ---------------------------------------------
+
+#: the table parts whose entries a downgrade may bring back under another name, and the
+#: prefix of the key of an unnamed entry (see the `key` of each model class)
+_RENAMEABLE = {
+    "indexes": None,
+    "foreign_keys": "(",
+    "unique_constraints": "unique(",
+    "check_constraints": "check(",
+}
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A constraint or index removed under one name and added under another, with the same
+    definition: the schema means the same, but a later migration that names it will fail."""
+
+    table: str
+    #: the table part: "indexes", "foreign_keys", "unique_constraints", "check_constraints"
+    part: str
+    #: its name before and after; None for an unnamed constraint
+    before: str | None
+    after: str | None
+    definition: Mapping[str, Any]
+    #: the two changes this pair stands for (removed, added)
+    changes: tuple[Change, Change]
+
+    def sentence(self) -> str:
+        """`unique constraint uq_a on users (email) comes back as uq_b`; `unnamed unique
+        constraint on users (email) comes back as uq_users_email`."""
+        what = TABLE_PARTS[self.part]
+        old = describe(what, self.before or "", self.table, self.definition)
+        new = f"as {self.after}" if self.after is not None else "unnamed"
+        return f"{'' if self.before else 'unnamed '}{old} comes back {new}"
+
+
+def split_renames(changes: SchemaDiff) -> tuple[tuple[Renamed, ...], SchemaDiff]:
+    """Pair each removed constraint or index with an added one of the same table and part
+    whose definition is the same but whose name is not (or that was unnamed and is named,
+    or the other way round); return the pairs, and the diff without their changes. Pure."""
+    removed: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        if _rename_candidate(change) and change.kind == "removed":
+            removed.setdefault((change.path[1], change.path[2]), []).append(change)
+    pairs: list[Renamed] = []
+    paired: set[int] = set()
+    for change in changes:
+        if not (_rename_candidate(change) and change.kind == "added"):
+            continue
+        table, part, key = change.path[1], change.path[2], change.path[3]
+        for old in removed.get((table, part), ()):
+            if id(old) not in paired and old.before == change.after:
+                paired.update((id(old), id(change)))
+                pairs.append(
+                    Renamed(
+                        table,
+                        part,
+                        _name(part, old.path[3]),
+                        _name(part, key),
+                        change.after,
+                        (old, change),
+                    )
+                )
+                break
+    rest = SchemaDiff(tuple(c for c in changes if id(c) not in paired))
+    return tuple(pairs), rest
+
+
+def _rename_candidate(change: Change) -> bool:
+    path = change.path
+    return len(path) == 4 and path[0] == "tables" and path[2] in _RENAMEABLE
+
+
+def _name(part: str, key: str) -> str | None:
+    unnamed = _RENAMEABLE[part]
+    return None if unnamed is not None and key.startswith(unnamed) else key

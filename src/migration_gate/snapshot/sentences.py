@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["TABLE_PARTS", "TOP_PARTS", "sentence"]
+__all__ = ["TABLE_PARTS", "TOP_PARTS", "describe", "sentence"]
 
 #: the parts of a table whose entries are keyed by name, and what one entry is called
 TABLE_PARTS = {
@@ -63,7 +63,7 @@ def sentence(
         what = TOP_PARTS.get(path[0], path[0])
         name = path[1] if len(path) > 1 else ""
         if kind != "changed":
-            return f"{_render(what, name, None, value)} {verb}"
+            return f"{describe(what, name, None, value)} {verb}"
         if what == "enum type":
             return f"enum type {name}: labels {_fmt(before)} → {_fmt(after)}"
         if what == "trigger":
@@ -72,7 +72,7 @@ def sentence(
         return f"{what} {name}: {_properties(before, after)}"
     table = path[1]
     if len(path) == 2:
-        return f"{_render('table', table, None, value)} {verb}"
+        return f"{describe('table', table, None, value)} {verb}"
     part = path[2]
     if path[-1] == "comment" and len(path) in (3, 5):
         subject = f"table {table}" if len(path) == 3 else f"{table}.{path[3]}"
@@ -82,7 +82,7 @@ def sentence(
     what = TABLE_PARTS.get(part, part)
     name = path[3] if len(path) > 3 else ""
     if kind != "changed":
-        return f"{_render(what, name, table, value)} {verb}"
+        return f"{describe(what, name, table, value)} {verb}"
     if len(path) == 4:
         return f"{what} {name} on {table}: {_properties(before, after)}"
     prop = path[4]
@@ -152,12 +152,15 @@ def _extensions(before: Any, after: Any, added: str, removed: str) -> str:
     return "; ".join(parts) or f"extensions: {_fmt(before)} → {_fmt(after)}"
 
 
-def _render(kind: str, name: str, table: str | None, value: Any) -> str:
+def describe(kind: str, name: str, table: str | None, value: Any) -> str:
+    """One object in a few words: `unique index ix on users (email) WHERE active`; an
+    empty `name` leaves it out (an unnamed constraint)."""
     on = f" on {table}" if table else ""
+    named = f" {name}" if name else ""
     if not isinstance(value, Mapping):
         if kind == "enum type" and isinstance(value, list):
-            return f"enum type {name} ({', '.join(repr(v) for v in value)})"
-        return f"{kind} {name}{on}"
+            return f"enum type{named} ({', '.join(repr(v) for v in value)})"
+        return f"{kind}{named}{on}"
     if kind == "column":
         bits = [value.get("type", "?")]
         bits.append("NULL" if value.get("nullable", True) else "NOT NULL")
@@ -167,20 +170,20 @@ def _render(kind: str, name: str, table: str | None, value: Any) -> str:
     if kind == "index":
         uniq = "unique " if value.get("unique") else ""
         where = f" WHERE {value['predicate']}" if value.get("predicate") else ""
-        return f"{uniq}index {name}{on} ({', '.join(value.get('elements', []))}){where}"
+        return f"{uniq}index{named}{on} ({', '.join(value.get('elements', []))}){where}"
     if kind == "foreign key":
         cols = ", ".join(value["columns"])
         ref = f"{value['ref_table']}({', '.join(value['ref_columns'])})"
-        return f"foreign key {name}{on} ({cols}) -> {ref} ON DELETE {value['on_delete']}"
+        return f"foreign key{named}{on} ({cols}) -> {ref} ON DELETE {value['on_delete']}"
     if kind == "unique constraint":
-        return f"unique constraint {name}{on} ({', '.join(value['columns'])})"
+        return f"unique constraint{named}{on} ({', '.join(value['columns'])})"
     if kind == "check constraint":
-        return f"check constraint {name}{on} ({value['expression']})"
+        return f"check constraint{named}{on} ({value['expression']})"
     if kind == "table":
-        return f"table {name} ({len(value.get('columns', {}))} columns)"
+        return f"table{named} ({len(value.get('columns', {}))} columns)"
     if kind == "trigger":
         return f"trigger {name.rpartition('.')[2]} on {value.get('table')}"
-    return f"{kind} {name}"
+    return f"{kind}{named}"
 
 
 def _fmt(value: Any) -> str:
