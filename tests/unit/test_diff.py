@@ -4,6 +4,8 @@ turns two snapshots into sentences a person can act on."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -256,18 +258,8 @@ def test_comments_are_in_the_canonical_form_and_read_as_sentences() -> None:
 # -- a changed object says which part changed, with both values -----------------------------
 
 
-def _replaced(**parts: object) -> SchemaSnapshot:
-    base = snapshot()
-    return SchemaSnapshot(
-        dialect=base.dialect,
-        tables=parts.get("tables", base.tables),  # type: ignore[arg-type]
-        enums=base.enums,
-        sequences=parts.get("sequences", base.sequences),  # type: ignore[arg-type]
-        views=parts.get("views", base.views),  # type: ignore[arg-type]
-        functions=parts.get("functions", base.functions),  # type: ignore[arg-type]
-        triggers=parts.get("triggers", base.triggers),  # type: ignore[arg-type]
-        extensions=parts.get("extensions", base.extensions),  # type: ignore[arg-type]
-    )
+def _replaced(**parts: Any) -> SchemaSnapshot:
+    return replace(snapshot(), **parts)
 
 
 def test_sequence_change_names_the_property_and_both_values() -> None:
@@ -345,24 +337,14 @@ def test_extensions_added_and_removed_one_by_one() -> None:
 # -- constraints that come back under another name -----------------------------------------
 
 
-def _with(**parts: object) -> SchemaSnapshot:
-    table = _messages()
-    messages = Table(
-        "messages",
-        table.columns,
-        primary_key=table.primary_key,
-        foreign_keys=parts.get("fks", table.foreign_keys),  # type: ignore[arg-type]
-        unique_constraints=parts.get("uniques", table.unique_constraints),  # type: ignore[arg-type]
-        check_constraints=table.check_constraints,
-        indexes=parts.get("indexes", table.indexes),  # type: ignore[arg-type]
-    )
-    return snapshot(messages=messages)
+def _with(**parts: Any) -> SchemaSnapshot:
+    return snapshot(messages=replace(_messages(), **parts))
 
 
 def test_a_constraint_back_under_another_name_is_a_rename_not_a_change() -> None:
     before = _with()
     after = _with(
-        uniques=(UniqueConstraint(None, ("content",)),),  # was uq_messages_content
+        unique_constraints=(UniqueConstraint(None, ("content",)),),  # was uq_messages_content
         indexes=(Index("ix_role", ("role",)),),  # was ix_messages_role
     )
     changes = diff(before, after)
@@ -399,7 +381,9 @@ def test_each_removed_constraint_pairs_once() -> None:
     fk = _messages().foreign_keys[0]
     twin = ForeignKey("fk_a", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
     other = ForeignKey("fk_b", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
-    renames, rest = split_renames(diff(_with(fks=(fk,)), _with(fks=(twin, other))))
+    renames, rest = split_renames(
+        diff(_with(foreign_keys=(fk,)), _with(foreign_keys=(twin, other)))
+    )
     assert [(r.before, r.after) for r in renames] == [("fk_messages_conversation", "fk_a")]
     assert rest.sentences() == [
         "foreign key fk_b on messages (conversation_id) -> conversations(id) ON DELETE CASCADE added"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from migration_gate.snapshot import normalize
+from migration_gate.snapshot.index_details import IndexElement, element_text
 from migration_gate.snapshot.model import CheckConstraint
 from migration_gate.snapshot.normalize import Token
 from migration_gate.snapshot.sqlite_ddl import parse_create_index, parse_create_table
@@ -328,5 +329,7 @@ def test_parse_create_index_expressions_order_and_predicate() -> None:
         'CREATE UNIQUE INDEX IF NOT EXISTS "ix" ON "t" (lower("Email") DESC, [name] ASC, b) '
         "WHERE (deleted_at IS NULL)"
     )
-    assert elements == ("lower(email) DESC", "name", "b")
+    assert [element_text(e) for e in elements] == ["lower(email) DESC", "name", "b"]
     assert predicate == "deleted_at is null"
+    (element,), _ = parse_create_index('CREATE INDEX ix ON t ("Name" COLLATE "NoCase" DESC)')
+    assert element == IndexElement("name", "nocase", descending=True)

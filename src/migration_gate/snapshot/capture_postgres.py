@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from migration_gate.snapshot import normalize
 from migration_gate.snapshot.catalog_postgres import catalog
+from migration_gate.snapshot.index_details import IndexElement, collation_name, element_text
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,
@@ -217,18 +218,21 @@ def _referenced(definition: str) -> tuple[str, tuple[str, ...]]:
 def _indexes(rows: Mapping[str, list[Row]], names: _Names) -> dict[str, list[Index]]:
     backing = {row[9] for row in rows["constraints"] if row[2] in ("p", "u", "x")}
     expressions = {(oid, k): text for oid, k, text in rows["index_expressions"]}
+    collations = {oid: collation_name(name) for oid, name in rows["collations"]}
     by_table: dict[str, list[Index]] = defaultdict(list)
-    for oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method in rows[
-        "indexes"
-    ]:
+    for row in rows["indexes"]:
+        oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method, colls = row
         if oid in backing:
             continue
         elements = []
         keys = indkey.split()[: int(nkeys)]  # the rest are INCLUDE columns
-        for k, (attnum, option) in enumerate(zip(keys, indoption.split(), strict=True), 1):
+        for k, (attnum, option, coll) in enumerate(
+            zip(keys, indoption.split(), colls.split(), strict=True), 1
+        ):
             text = names.columns[table_oid, attnum] if attnum != "0" else expressions[oid, str(k)]
-            desc = " DESC" if int(option) & 1 else ""  # bit 0 of indoption
-            elements.append(normalize.sql_expression(text) + desc)
+            elements.append(
+                _element(normalize.sql_expression(text), int(option), collations.get(coll))
+            )
         by_table[table_oid].append(
             Index(
                 name=name,
@@ -239,6 +243,13 @@ def _indexes(rows: Mapping[str, list[Row]], names: _Names) -> dict[str, list[Ind
             )
         )
     return by_table
+
+
+def _element(expression: str, option: int, collation: str | None) -> str:
+    """An index key as `index_details` spells it; `option` is its indoption bits."""
+    descending, nulls_first = bool(option & 1), bool(option & 2)
+    nulls = None if nulls_first == descending else ("first" if nulls_first else "last")
+    return element_text(IndexElement(expression, collation, descending, nulls))
 
 
 def _enums(rows: list[Row]) -> tuple[EnumType, ...]:

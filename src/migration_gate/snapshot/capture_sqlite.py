@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from migration_gate.snapshot import normalize
 from migration_gate.snapshot.catalog_sqlite import CATALOG
+from migration_gate.snapshot.index_details import collation_name, element_text
 from migration_gate.snapshot.model import (
     Column,
     ForeignKey,
@@ -40,6 +41,7 @@ from migration_gate.snapshot.sqlite_ddl import ParsedTable, parse_create_index, 
 __all__ = ["capture_sqlite", "snapshot_from_rows"]
 
 _DIALECT = "sqlite"
+_DEFAULT_COLLATION = frozenset({"binary"})
 
 
 def capture_sqlite(connection: Connection) -> SchemaSnapshot:
@@ -203,8 +205,20 @@ def _indexes(
 ) -> tuple[Index, ...]:
     out = []
     for name, index_rows in _index_rows(rows, "c").items():
-        elements, predicate = parse_create_index(sql_of.get(("index", name)) or "")
+        parsed, predicate = parse_create_index(sql_of.get(("index", name)) or "")
+        # the effective collation of each key (written on the index, or the column's)
+        keys = sorted(index_rows, key=lambda r: r[3])
+        if len(keys) == len(parsed):
+            parsed = tuple(
+                replace(e, collation=collation_name(r[6], default=_DEFAULT_COLLATION))
+                for e, r in zip(parsed, keys, strict=True)
+            )
         out.append(
-            Index(name=name, elements=elements, unique=bool(index_rows[0][1]), predicate=predicate)
+            Index(
+                name=name,
+                elements=tuple(element_text(e) for e in parsed),
+                unique=bool(index_rows[0][1]),
+                predicate=predicate,
+            )
         )
     return tuple(out)

@@ -124,13 +124,14 @@ JOIN pg_constraint co ON co.conrelid = t.oid AND co.contype IN ('p', 'u', 'f', '
 LEFT JOIN tbl r ON r.oid = co.confrelid
 """
 
-# Key columns as attnums ("2 1") named in Python; the text of expression elements only.
+# Key columns as attnums ("2 1") named in Python; the text of expression elements only;
+# per key its options (bit 0: DESC, bit 1: NULLS FIRST) and its collation's oid.
 # Indexes that implement a constraint are left out in Python (by the constraints' conindid).
 _INDEXES = """
 SELECT json_agg(ARRAY[
            i.indexrelid::text, i.indrelid::text, ic.relname, i.indisunique::text,
            i.indkey::text, i.indoption::text, i.indnkeyatts::text,
-           pg_get_expr(i.indpred, i.indrelid, true), am.amname::text])
+           pg_get_expr(i.indpred, i.indrelid, true), am.amname::text, i.indcollation::text])
 FROM tbl t
 JOIN pg_index i ON i.indrelid = t.oid
 JOIN pg_class ic ON ic.oid = i.indexrelid
@@ -143,6 +144,14 @@ FROM tbl t
 JOIN pg_index i ON i.indrelid = t.oid AND i.indexprs IS NOT NULL
 CROSS JOIN generate_series(1, i.indnkeyatts) k
 WHERE i.indkey[k - 1] = 0
+"""
+
+# The names of the collations the indexes use, but for the database's default (oid 100).
+_COLLATIONS = """
+SELECT json_agg(ARRAY[co.oid::text, co.collname::text])
+FROM pg_collation co
+WHERE co.oid <> 100 AND co.oid IN (
+    SELECT unnest(i.indcollation::oid[]) FROM tbl t JOIN pg_index i ON i.indrelid = t.oid)
 """
 
 _ENUMS = """
@@ -203,6 +212,7 @@ SNAPSHOT_PARTS = (
     "constraints",
     "indexes",
     "index_expressions",
+    "collations",
     "enums",
     "sequences",
     "views",
@@ -256,6 +266,7 @@ def catalog(server_version: tuple[int, ...] = (18,)) -> PostgresCatalog:
         CatalogPart("constraints", _CONSTRAINTS, per_relation=True),
         CatalogPart("indexes", _INDEXES, per_relation=True),
         CatalogPart("index_expressions", _INDEX_EXPRESSIONS, per_relation=True),
+        CatalogPart("collations", _COLLATIONS, per_relation=True),
         CatalogPart("enums", _ENUMS, per_relation=False),
         CatalogPart("sequences", _SEQUENCES, per_relation=True),
         CatalogPart("views", _VIEWS, per_relation=True),

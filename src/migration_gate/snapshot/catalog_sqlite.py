@@ -86,7 +86,7 @@ CATALOG = SqliteCatalog(
     ),
     index_columns=SqliteQuery(
         """
-        SELECT m.name, il.name, il."unique", il.origin, ix.seqno, ix.name, ix."desc"
+        SELECT m.name, il.name, il."unique", il.origin, ix.seqno, ix.name, ix."desc", ix.coll
         FROM sqlite_master m
         JOIN pragma_index_list(m.name) il
         JOIN pragma_index_xinfo(il.name) ix

@@ -15,6 +15,7 @@ from functools import lru_cache
 from types import MappingProxyType
 
 from migration_gate.snapshot import normalize
+from migration_gate.snapshot.index_details import IndexElement, collation_name
 from migration_gate.snapshot.model import CheckConstraint
 from migration_gate.snapshot.normalize import Token
 
@@ -205,8 +206,9 @@ def _clause_end(item: Sequence[Token], start: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def parse_create_index(sql: str) -> tuple[tuple[str, ...], str | None]:
-    """Elements (column names or expressions, " DESC" appended) and WHERE of an index."""
+def parse_create_index(sql: str) -> tuple[tuple[IndexElement, ...], str | None]:
+    """Elements (column names or expressions, with their COLLATE and DESC as written) and
+    WHERE of an index."""
     tokens = normalize.tokenize(sql, bracket_quotes=True)
     inner, after = _group(tokens, _first_paren(tokens))
     elements = tuple(_index_element(part) for part in normalize.split_top_level(inner))
@@ -216,9 +218,11 @@ def parse_create_index(sql: str) -> tuple[tuple[str, ...], str | None]:
     return elements, predicate
 
 
-def _index_element(tokens: list[Token]) -> str:
+def _index_element(tokens: list[Token]) -> IndexElement:
     order = _word(tokens[-1])
     if order in ("asc", "desc"):
         tokens = tokens[:-1]
-    text = _check(tokens)
-    return f"{text} DESC" if order == "desc" else text
+    collation = None
+    if len(tokens) > 2 and _word(tokens[-2]) == "collate":
+        collation, tokens = collation_name(_name(tokens[-1])), tokens[:-2]
+    return IndexElement(_check(tokens), collation, descending=order == "desc")
