@@ -48,7 +48,7 @@ class IncrementalCapture:
         self.verify = VERIFY if verify is None else verify
         self._tracker: PostgresTracker | SqliteTracker | None = None
         self._reason: str | None = None
-        self._full_reads = ReadStats()
+        self._untracked_stats = ReadStats()
         name = connection.dialect.name
         if name == "postgresql":
             self._tracker = PostgresTracker(connection)
@@ -78,12 +78,12 @@ class IncrementalCapture:
     @property
     def stats(self) -> ReadStats:
         """How the snapshots so far read the catalogs."""
-        return self._full_reads if self._tracker is None else self._tracker.stats
+        return self._untracked_stats if self._tracker is None else self._tracker.stats
 
     def snapshot(self) -> SchemaSnapshot:
         """The schema now. Leaves no transaction open."""
         if self._tracker is None:
-            self._full_reads = self._full_reads.full()
+            self._untracked_stats = self._untracked_stats.full()
             return capture(self.connection, ignore_tables=tuple(self.ignored))
         if self.connection.in_transaction():
             self.connection.commit()
@@ -101,7 +101,7 @@ class IncrementalCapture:
         """Remove what the tracker installed (the connection stays open)."""
         if self._tracker is not None:
             self._tracker.stop()
-            self._full_reads = self._tracker.stats
+            self._untracked_stats = self._tracker.stats
             self._tracker = None
             self._reason = "closed"
 
