@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
 
+from migration_gate.db import engines
 from migration_gate.db.provision import PostgresProvider
 from migration_gate.snapshot.incremental import IncrementalCapture
 
@@ -29,6 +29,8 @@ DIALECTS = [
 def engine(request: pytest.FixtureRequest) -> Engine:
     name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
     engine: Engine = request.getfixturevalue(name)
+    if engine.dialect.name == "postgresql" and engine.dialect.driver != "psycopg":
+        pytest.skip("the DDL log needs psycopg 3 (SQLAlchemy 1.4 uses psycopg2: full reads)")
     return engine
 
 
@@ -102,7 +104,7 @@ def test_invalidate_makes_the_next_snapshot_a_full_read(engine: Engine) -> None:
 @pytest.fixture
 def unprivileged_url(pg_provider: PostgresProvider, pg_url: str) -> Iterator[str]:
     """`pg_url`'s database, reached as a role that is not a superuser."""
-    admin = sa.create_engine(pg_url, poolclass=NullPool)
+    admin = engines.engine(pg_url)
     role = "mg_not_superuser"
     database = sa.make_url(pg_url).database
     with admin.connect() as conn:
@@ -123,7 +125,7 @@ def unprivileged_url(pg_provider: PostgresProvider, pg_url: str) -> Iterator[str
 def test_a_server_that_refuses_the_event_triggers_says_so(
     unprivileged_url: str, pg_provider: PostgresProvider
 ) -> None:
-    engine = sa.create_engine(unprivileged_url, poolclass=NullPool)
+    engine = engines.engine(unprivileged_url)
     try:
         with engine.connect() as conn:
             _ten_tables(conn)

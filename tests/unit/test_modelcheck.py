@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.modelcheck.compare import compare
@@ -101,33 +101,71 @@ def _load(path: Path, name: str) -> object:
     return module
 
 
-def test_model_lines_of_declarative_classes_and_core_tables(tmp_path: Path) -> None:
-    source = textwrap.dedent(
-        """
-        import sqlalchemy as sa
-        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+CLASSIC = """
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
 
 
-        class Base(DeclarativeBase):
-            pass
+class User(Base):
+    __tablename__ = "users"
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    email_address = sa.Column("email", sa.String(200))
+    name = sa.Column(sa.Text)
 
 
-        class User(Base):
-            __tablename__ = "users"
+audit = sa.Table(
+    "audit",
+    Base.metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("what", sa.Text),
+)
+"""
 
-            id: Mapped[int] = mapped_column(primary_key=True)
-            email_address: Mapped[str] = mapped_column("email", sa.String(200))
-            name: Mapped[str]
+ANNOTATED = """
+import sqlalchemy as sa
+import sqlalchemy.orm
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-        audit = sa.Table(
-            "audit",
-            Base.metadata,
-            sa.Column("id", sa.Integer, primary_key=True),
-            sa.Column("what", sa.Text),
-        )
-        """
-    )
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_address: Mapped[str] = mapped_column("email", sa.String(200))
+    name: Mapped[str]
+
+
+audit = sa.Table(
+    "audit",
+    Base.metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("what", sa.Text),
+)
+"""
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(CLASSIC, id="classic"),
+        pytest.param(
+            ANNOTATED,
+            id="annotated",
+            marks=pytest.mark.skipif(
+                not hasattr(sa.orm, "DeclarativeBase"), reason="SQLAlchemy 2 declarative"
+            ),
+        ),
+    ],
+)
+def test_model_lines_of_declarative_classes_and_core_tables(tmp_path: Path, source: str) -> None:
     path = tmp_path / "mg_test_models_mod.py"
     path.write_text(source, encoding="utf-8")
     try:
@@ -139,10 +177,9 @@ def test_model_lines_of_declarative_classes_and_core_tables(tmp_path: Path) -> N
             return next(i for i, t in enumerate(text, 1) if needle in t)
 
         assert lines.files == [path.resolve()]
-        located = lines.table("users")
-        assert located is not None and located.line == line("class User(Base)")
+        assert _at(lines.table("users")) == (None, line("class User(Base)"))
         assert _at(lines.column("users", "email")) == (None, line("email_address"))
-        assert _at(lines.column("users", "name")) == (None, line("name: Mapped[str]"))
+        assert _at(lines.column("users", "name")) == (None, line("    name"))
         assert _at(lines.column("audit", "what")) == (None, line('sa.Column("what"'))
         assert _at(lines.column("audit", "gone")) == (None, line('"audit",') - 1)
         assert lines.table("nowhere") is None
