@@ -158,6 +158,7 @@ def test_sqlite_captures_every_object_kind(sqlite_engine: Engine) -> None:
         "default": None,
         "identity": "autoincrement",
         "generated": None,
+        "comment": None,
     }
     assert {c: v["type"] for c, v in users["columns"].items()} == {
         "id": "integer",
@@ -372,8 +373,8 @@ def _variant(
         (
             _variant(check="'active'"),
             [
-                "check constraint ck_status on users (status in ('active', 'off')) changed to "
-                "check constraint ck_status on users (status in ('active'))"
+                "check constraint ck_status on users: "
+                "expression status in ('active', 'off') → status in ('active')"
             ],
         ),
     ],
@@ -489,7 +490,7 @@ def test_postgres_captures_every_object_kind(pg_engine: Engine) -> None:
         "id": ("uuid", "gen_random_uuid()"),
         "email": ("varchar(200)", None),
         "name": ("text", None),
-        "created_at": ("timestamptz", "now()"),
+        "created_at": ("timestamptz", "current_timestamp"),
         "updated": ("timestamp", None),
         "status": ("varchar(20)", "'active'"),
         "score": ("numeric(10,2)", "0"),
@@ -682,6 +683,14 @@ CREATE INDEX ix_messages_role ON messages (role)
     [
         ("DROP INDEX ix_messages_role", ["index ix_messages_role on messages (role) removed"]),
         (
+            "ALTER TABLE messages ALTER COLUMN id TYPE bigint;\n"
+            "ALTER SEQUENCE messages_id_seq AS bigint",
+            [
+                "sequence messages_id_seq: type integer → bigint",
+                "messages.id: type integer → bigint",
+            ],
+        ),
+        (
             "ALTER TABLE messages ALTER COLUMN role SET DEFAULT 'assistant'",
             ["messages.role: default 'user' → 'assistant'"],
         ),
@@ -689,8 +698,8 @@ CREATE INDEX ix_messages_role ON messages (role)
             "ALTER TABLE messages DROP CONSTRAINT ck_body;\n"
             "ALTER TABLE messages ADD CONSTRAINT ck_body CHECK (length(body) > 1)",
             [
-                "check constraint ck_body on messages (length(body) > 0) changed to "
-                "check constraint ck_body on messages (length(body) > 1)"
+                "check constraint ck_body on messages: "
+                "expression length(body) > 0 → length(body) > 1"
             ],
         ),
         (

@@ -4,10 +4,12 @@ turns two snapshots into sentences a person can act on."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
-from migration_gate.snapshot.diff import diff
+from migration_gate.snapshot.diff import diff, split_renames
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,
@@ -192,8 +194,8 @@ def test_column_property_changes() -> None:
 def test_check_constraint_changed() -> None:
     after = snapshot(messages=_messages(check="role in ('user')"))
     assert diff(snapshot(), after).sentences() == [
-        "check constraint ck_messages_role on messages (role in ('user', 'assistant')) changed to "
-        "check constraint ck_messages_role on messages (role in ('user'))"
+        "check constraint ck_messages_role on messages: "
+        "expression role in ('user', 'assistant') → role in ('user')"
     ]
 
 
@@ -216,3 +218,173 @@ def test_diff_records_paths_and_values() -> None:
     assert change.path == ("tables", "messages", "columns", "role", "type")
     assert (change.before, change.after) == ("message_role", "messagerole")
     assert change.to_dict()["path"] == ["tables", "messages", "columns", "role", "type"]
+
+
+def test_comments_are_in_the_canonical_form_and_read_as_sentences() -> None:
+    plain = snapshot()
+    assert plain.to_dict()["tables"]["conversations"]["comment"] is None
+    assert plain.to_dict()["tables"]["conversations"]["columns"]["title"]["comment"] is None
+    described = Table(
+        "conversations",
+        (
+            Column("id", "uuid", nullable=False, default="gen_random_uuid()"),
+            Column("title", "varchar(200)", comment="Shown in the list"),
+        ),
+        primary_key=("id",),
+        comment="A user's chat",
+    )
+    after = SchemaSnapshot(
+        dialect="postgresql",
+        tables=(described, _messages()),
+        enums=plain.enums,
+        sequences=plain.sequences,
+        views=plain.views,
+        functions=plain.functions,
+        triggers=plain.triggers,
+        extensions=plain.extensions,
+    )
+    assert after.sha256() != plain.sha256()
+    assert SchemaSnapshot.from_dict(after.to_dict()) == after
+    assert diff(plain, after).sentences(added="left behind") == [
+        "conversations.title: comment 'Shown in the list' left behind",
+        "table conversations: comment 'A user''s chat' left behind",
+    ]
+    assert diff(after, plain).sentences() == [
+        "conversations.title: comment 'Shown in the list' removed",
+        "table conversations: comment 'A user''s chat' removed",
+    ]
+
+
+# -- a changed object says which part changed, with both values -----------------------------
+
+
+def _replaced(**parts: Any) -> SchemaSnapshot:
+    return replace(snapshot(), **parts)
+
+
+def test_sequence_change_names_the_property_and_both_values() -> None:
+    after = _replaced(sequences=(Sequence("counter_seq", data_type="integer", start=10),))
+    assert diff(snapshot(), after).sentences() == ["sequence counter_seq: type bigint → integer"]
+    after = _replaced(sequences=(Sequence("counter_seq", start=1, increment=5),))
+    assert diff(snapshot(), after).sentences() == [
+        "sequence counter_seq: start 10 → 1; increment 1 → 5"
+    ]
+
+
+def test_view_function_and_trigger_changes_say_what_part_changed() -> None:
+    after = _replaced(
+        views=(View("v_users", "select id, title from conversations", materialized=True),),
+        functions=(Function("touch()", "trigger", "sql", "BEGIN RETURN NEW; END;"),),
+        triggers=(
+            Trigger("trg_touch", "messages", "after update for each row execute function touch()"),
+        ),
+    )
+    assert diff(snapshot(), after).sentences() == [
+        "function touch(): language plpgsql → sql",
+        "trigger trg_touch on messages: definition before update for each row execute "
+        "function touch() → after update for each row execute function touch()",
+        "view v_users: definition select id from conversations → select id, title from "
+        "conversations; materialized no → yes",
+    ]
+
+
+def test_a_long_body_is_shown_around_its_first_difference() -> None:
+    body = "BEGIN " + "PERFORM 1; " * 20 + "NEW.updated_at := now(); RETURN NEW; END;"
+    before = _replaced(functions=(Function("touch()", "trigger", "plpgsql", body),))
+    after = _replaced(
+        functions=(Function("touch()", "trigger", "plpgsql", body.replace("NEW;", "OLD;")),)
+    )
+    (sentence,) = diff(before, after).sentences()
+    assert sentence.startswith("function touch(): body …")
+    left, right = sentence.removeprefix("function touch(): body ").split(" → ")
+    assert "RETURN NEW" in left and "RETURN OLD" in right
+    assert len(left) < 70 and len(right) < 70
+
+
+def test_index_and_foreign_key_changes_name_the_property() -> None:
+    desc = _messages(indexes=(Index("ix_messages_role", ("role DESC",), unique=True),))
+    assert diff(snapshot(), snapshot(messages=desc)).sentences() == [
+        "index ix_messages_role on messages: elements (role) → (role DESC); unique no → yes"
+    ]
+    table = _messages()
+    moved = Table(
+        table.name,
+        table.columns,
+        primary_key=table.primary_key,
+        foreign_keys=(
+            ForeignKey(
+                "fk_messages_conversation", ("conversation_id",), "chats", ("uid",), "SET NULL"
+            ),
+            table.foreign_keys[1],
+        ),
+        unique_constraints=table.unique_constraints,
+        check_constraints=table.check_constraints,
+        indexes=table.indexes,
+    )
+    assert diff(snapshot(), snapshot(messages=moved)).sentences() == [
+        "foreign key fk_messages_conversation on messages: ON DELETE CASCADE → SET NULL; "
+        "references conversations(id) → chats(uid)"
+    ]
+
+
+def test_extensions_added_and_removed_one_by_one() -> None:
+    after = _replaced(extensions=("citext", "postgis"))
+    assert diff(snapshot(), after).sentences(added="left behind", removed="missing") == [
+        "extension postgis left behind; extension pg_trgm missing"
+    ]
+
+
+# -- constraints that come back under another name -----------------------------------------
+
+
+def _with(**parts: Any) -> SchemaSnapshot:
+    return snapshot(messages=replace(_messages(), **parts))
+
+
+def test_a_constraint_back_under_another_name_is_a_rename_not_a_change() -> None:
+    before = _with()
+    after = _with(
+        unique_constraints=(UniqueConstraint(None, ("content",)),),  # was uq_messages_content
+        indexes=(Index("ix_role", ("role",)),),  # was ix_messages_role
+    )
+    changes = diff(before, after)
+    assert len(changes) == 4
+    renames, rest = split_renames(changes)
+    assert not rest
+    assert sorted((r.part, r.before, r.after) for r in renames) == [
+        ("indexes", "ix_messages_role", "ix_role"),
+        ("unique_constraints", "uq_messages_content", None),
+    ]
+    assert sorted(r.sentence() for r in renames) == [
+        "index ix_messages_role on messages (role) comes back as ix_role",
+        "unique constraint uq_messages_content on messages (content) comes back unnamed",
+    ]
+    back = split_renames(diff(after, before))[0]
+    assert sorted(r.sentence() for r in back) == [
+        "index ix_role on messages (role) comes back as ix_messages_role",
+        "unnamed unique constraint on messages (content) comes back as uq_messages_content",
+    ]
+
+
+def test_a_different_definition_is_not_a_rename() -> None:
+    before = _with()
+    after = _with(indexes=(Index("ix_role", ("role DESC",)),))
+    renames, rest = split_renames(diff(before, after))
+    assert renames == ()
+    assert rest.sentences() == [
+        "index ix_messages_role on messages (role) removed",
+        "index ix_role on messages (role DESC) added",
+    ]
+
+
+def test_each_removed_constraint_pairs_once() -> None:
+    fk = _messages().foreign_keys[0]
+    twin = ForeignKey("fk_a", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
+    other = ForeignKey("fk_b", fk.columns, fk.ref_table, fk.ref_columns, fk.on_delete)
+    renames, rest = split_renames(
+        diff(_with(foreign_keys=(fk,)), _with(foreign_keys=(twin, other)))
+    )
+    assert [(r.before, r.after) for r in renames] == [("fk_messages_conversation", "fk_a")]
+    assert rest.sentences() == [
+        "foreign key fk_b on messages (conversation_id) -> conversations(id) ON DELETE CASCADE added"
+    ]

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from migration_gate.snapshot import normalize
-from migration_gate.snapshot.capture_sqlite import parse_create_index, parse_create_table
+from migration_gate.snapshot.index_details import IndexElement, element_text
 from migration_gate.snapshot.model import CheckConstraint
 from migration_gate.snapshot.normalize import Token
+from migration_gate.snapshot.sqlite_ddl import parse_create_index, parse_create_table
 
 # -- tokenizer ------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def test_not_in_from_all_array() -> None:
         ("(content IS NOT NULL)", "content is not null"),
         ("x > (-1)", "x > -1"),
         ("coalesce(a, (b))", "coalesce(a, b)"),
-        ("now() AT TIME ZONE 'utc'::text", "now() at time zone 'utc'"),
+        ("now() AT TIME ZONE 'utc'::text", "current_timestamp at time zone 'utc'"),
         ("role = 'user'::message_role", "role = 'user'"),
     ],
 )
@@ -115,7 +116,7 @@ def test_sqlite_bracket_quotes_in_expressions() -> None:
         ("'x'::character varying", "'x'"),
         ("'a''b'::text", "'a''b'"),
         ("nextval('accounts_id_seq'::regclass)", "nextval('accounts_id_seq')"),
-        ("now()", "now()"),
+        ("now()", "current_timestamp"),
         ("gen_random_uuid()", "gen_random_uuid()"),
         ("CURRENT_TIMESTAMP", "current_timestamp"),
         ("'-1'::integer", "-1"),
@@ -128,6 +129,43 @@ def test_sqlite_bracket_quotes_in_expressions() -> None:
 )
 def test_postgres_defaults(text: str | None, expected: str | None) -> None:
     assert normalize.default("postgresql", text) == expected
+
+
+@pytest.mark.parametrize(
+    ("dialect", "spellings"),
+    [
+        ("postgresql", ("now()", "CURRENT_TIMESTAMP", "transaction_timestamp()", "(now())")),
+        (
+            "sqlite",
+            ("CURRENT_TIMESTAMP", "(CURRENT_TIMESTAMP)", "datetime('now')", "(datetime('NOW'))"),
+        ),
+        ("sqlite", ("CURRENT_DATE", "date('now')")),
+        ("sqlite", ("1", "'1'", "TRUE", "(true)")),
+        ("sqlite", ("0", "FALSE")),
+        ("postgresql", ("now() + '1 day'::interval", "CURRENT_TIMESTAMP + '1 day'::interval")),
+    ],
+)
+def test_equivalent_default_spellings_are_equal(dialect: str, spellings: tuple[str, ...]) -> None:
+    assert len({normalize.default(dialect, text) for text in spellings}) == 1, [
+        normalize.default(dialect, text) for text in spellings
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "a", "b"),
+    [
+        ("postgresql", "now()", "LOCALTIMESTAMP"),
+        ("postgresql", "now()", "statement_timestamp()"),
+        ("postgresql", "now()", "clock_timestamp()"),
+        ("postgresql", "now", "current_timestamp"),  # a column named now
+        ("postgresql", "myschema.now()", "current_timestamp"),
+        ("sqlite", "datetime('now')", "datetime('now', 'localtime')"),
+        ("sqlite", "datetime('now')", "date('now')"),
+        ("postgresql", "true", "1"),
+    ],
+)
+def test_different_defaults_stay_different(dialect: str, a: str, b: str) -> None:
+    assert normalize.default(dialect, a) != normalize.default(dialect, b)
 
 
 @pytest.mark.parametrize(
@@ -291,5 +329,7 @@ def test_parse_create_index_expressions_order_and_predicate() -> None:
         'CREATE UNIQUE INDEX IF NOT EXISTS "ix" ON "t" (lower("Email") DESC, [name] ASC, b) '
         "WHERE (deleted_at IS NULL)"
     )
-    assert elements == ("lower(email) DESC", "name", "b")
+    assert [element_text(e) for e in elements] == ["lower(email) DESC", "name", "b"]
     assert predicate == "deleted_at is null"
+    (element,), _ = parse_create_index('CREATE INDEX ix ON t ("Name" COLLATE "NoCase" DESC)')
+    assert element == IndexElement("name", "nocase", descending=True)

@@ -1,13 +1,17 @@
 """check-models: the schema the chain produces at head vs the schema the models describe.
 
 On one database: upgrade through every revision, snapshot; empty it, `create_all` the
-models' MetaData, snapshot; every difference is `model-drift`. Both sides are real schemas
-captured the same way, so what is compared is meaning, not rendering.
+models' MetaData, snapshot. Both sides are real schemas captured the same way, so what is
+compared is meaning, not rendering. `compare` decides what counts (what the models declare,
+as Alembic's autogenerate does: an object only the chain has, of a kind models cannot
+declare, is `info`; every other difference is a `model-drift` error), and `locate` points
+each finding at the model's line or at the migration line that created the object.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +19,7 @@ import sqlalchemy as sa
 from alembic.config import Config
 
 from migration_gate.chain.failures import step_finding
-from migration_gate.chain.graph import heads
+from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke, load_chain
 from migration_gate.config.settings import Setup
@@ -24,7 +28,9 @@ from migration_gate.db import engines, urls
 from migration_gate.db.workspace import Workspace, workspace_for_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
-from migration_gate.snapshot import capture, diff
+from migration_gate.modelcheck.compare import Drift, compare
+from migration_gate.modelcheck.locate import Location, MigrationLines, ModelLines, subject
+from migration_gate.snapshot import SchemaSnapshot, capture
 
 __all__ = ["check_models", "check_models_in"]
 
@@ -98,29 +104,7 @@ def check_models_in(
             models = capture(conn)
     finally:
         engine.dispose()
-    head_ids = heads(revs)
-    head = next((r for r in revs if head_ids and r.revision == head_ids[-1]), None)
-    for change in diff(chain_schema, models):
-        sentence = change.sentence(
-            added="is in the models but no migration creates it",
-            removed="is created by the migrations but not in the models",
-        )
-        report.add(
-            Finding(
-                check="model-drift",
-                severity="error",
-                dialect=dialect,
-                revision=head.revision if head else None,
-                file=head.rel_path(root) if head else None,
-                line=1,
-                message=f"models and migrations disagree on {dialect}: {sentence}",
-                details={
-                    "change": change.to_dict(),
-                    "hint": "generate a migration (alembic revision --autogenerate), review it, "
-                    "or fix the models",
-                },
-            )
-        )
+    report.extend(drift_findings(chain_schema, models, dialect, metadata, revs, order, root))
     report.timings[f"{dialect}.total"] = time.perf_counter() - t0
     return report
 
@@ -145,3 +129,83 @@ def check_models(
             )
         )
     return report
+
+
+_HINT_ERROR = "generate a migration (alembic revision --autogenerate), review it, or fix the models"
+_HINT_INFO = (
+    "models cannot declare it, so it is not compared; to compare it, create it in the models "
+    'too (sa.event.listen(metadata, "after_create", DDL(...)))'
+)
+
+
+def drift_findings(
+    chain: SchemaSnapshot,
+    models: SchemaSnapshot,
+    dialect: str,
+    metadata: Any,
+    revs: Sequence[RevisionInfo],
+    order: Sequence[str],
+    root: Path | None,
+) -> list[Finding]:
+    """The findings of `compare`, each pointing at the model's line or at the migration
+    line that created the object (or at no line, when neither can be found)."""
+    model_lines = ModelLines(metadata)
+    migration_lines = MigrationLines(revs, order)
+    out = []
+    for drift in compare(chain, models):
+        change = drift.change
+        location = _locate(drift, model_lines, migration_lines)
+        if drift.severity == "info":
+            message = (
+                f"{change.sentence(removed='is created by the migrations')} on {dialect}; "
+                "the models do not declare it"
+            )
+            hint = _HINT_INFO
+        else:
+            sentence = change.sentence(
+                added="is in the models but no migration creates it",
+                removed="is created by the migrations but not in the models",
+            )
+            message = f"models and migrations disagree on {dialect}: {sentence}"
+            hint = _HINT_ERROR
+        out.append(
+            Finding(
+                check="model-drift",
+                severity=drift.severity,
+                dialect=dialect,
+                revision=location.revision if location else None,
+                file=_relative(location.path, root) if location else None,
+                line=location.line if location else None,
+                message=message,
+                details={"change": change.to_dict(), "hint": hint},
+            )
+        )
+    return out
+
+
+def _locate(drift: Drift, models: ModelLines, migrations: MigrationLines) -> Location | None:
+    kind, table, name = subject(drift.change.path)
+    value = drift.change.after if drift.side == "models" else drift.change.before
+    owner = value.get("owned_by") if kind == "sequences" and isinstance(value, dict) else None
+    if owner:  # a serial's sequence: where its column is
+        kind, (table, _, name) = "column", owner.rpartition(".")
+    in_models: Location | None = None
+    if kind == "column" and table and name:
+        in_models = models.column(table, name)
+    elif table:
+        in_models = models.table(table)
+    if kind == "column" and table and name:
+        in_chain = migrations.find(name, within=table) or migrations.find(table)
+    else:
+        in_chain = migrations.find(name or table or "") if (name or table) else None
+    if drift.side == "chain":
+        return in_chain
+    return in_models or in_chain
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    base = (root or Path.cwd()).resolve()
+    try:
+        return path.resolve().relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()

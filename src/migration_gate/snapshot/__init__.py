@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from migration_gate.snapshot.capture import capture
-from migration_gate.snapshot.diff import Change, SchemaDiff, diff
+from migration_gate.snapshot.diff import Change, Renamed, SchemaDiff, diff, split_renames
+from migration_gate.snapshot.index_details import IndexDetailLoss, index_detail_losses
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,
@@ -27,6 +28,8 @@ __all__ = [
     "ForeignKey",
     "Function",
     "Index",
+    "IndexDetailLoss",
+    "Renamed",
     "SchemaDiff",
     "SchemaSnapshot",
     "Sequence",
@@ -36,4 +39,6 @@ __all__ = [
     "View",
     "capture",
     "diff",
+    "index_detail_losses",
+    "split_renames",
 ]

@@ -1,10 +1,10 @@
 """Capture a PostgreSQL schema from the system catalogs in one round trip.
 
-One SELECT builds a JSON document with a `json_agg` subquery per kind of object (tables,
-columns, constraints, indexes, enum types, sequences, views, functions, triggers,
-extensions); Python then assembles the frozen `SchemaSnapshot`. One round trip and a
-handful of catalog scans, where SQLAlchemy's inspector issues several queries per table:
-a 200-table schema takes tens of milliseconds, not seconds.
+One SELECT (composed in `catalog_postgres`) builds a JSON document with a `json_agg`
+subquery per kind of object (tables, columns, constraints, indexes, enum types, sequences,
+views, functions, triggers, extensions); Python then assembles the frozen `SchemaSnapshot`.
+One round trip and a handful of catalog scans, where SQLAlchemy's inspector issues several
+queries per table: a 200-table schema takes tens of milliseconds, not seconds.
 
 Scope: every schema except PostgreSQL's own (`pg_*`, `information_schema`); objects of
 `current_schema()` are named bare, others `schema.name`. Objects that belong to an extension
@@ -23,6 +23,8 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from migration_gate.snapshot import normalize
+from migration_gate.snapshot.catalog_postgres import catalog
+from migration_gate.snapshot.index_details import IndexElement, collation_name, element_text
 from migration_gate.snapshot.model import (
     CheckConstraint,
     Column,
@@ -38,7 +40,7 @@ from migration_gate.snapshot.model import (
     View,
 )
 
-__all__ = ["capture_postgres", "catalog_query", "snapshot_from_catalog"]
+__all__ = ["capture_postgres", "catalog_query", "server_version", "snapshot_from_catalog"]
 
 _DIALECT = "postgresql"
 
@@ -52,163 +54,21 @@ _FK_ACTIONS = {
 }
 _IDENTITY = {"a": "always", "d": "by default"}
 
-# The names of the user's schemas, and how objects in them are named in the snapshot.
-# No "%", "?" or "$" in the statement, so that every driver passes it through as is.
-_CTES = r"""
-WITH nsp AS (
-    SELECT oid,
-           CASE WHEN nspname = current_schema() THEN '' ELSE nspname || '.' END AS prefix
-    FROM pg_namespace
-    WHERE nspname !~ '^pg_' AND nspname <> 'information_schema'
-),
-rel AS (
-    SELECT c.oid, nsp.prefix || c.relname AS name, c.relkind
-    FROM pg_class c JOIN nsp ON nsp.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
-      AND NOT EXISTS (
-          SELECT 1 FROM pg_depend e
-          WHERE e.classid = 'pg_class'::regclass AND e.objid = c.oid AND e.deptype = 'e')
-),
-tbl AS (
-    SELECT oid, name FROM rel WHERE relkind IN ('r', 'p')
-)
-"""
 
-# Each part is a json_agg of text arrays: far cheaper for the server than json_build_array,
-# which looks up the output function of every argument of every row.
-_TABLES = "SELECT json_agg(ARRAY[oid::text, name]) FROM tbl"
-
-# pg_get_expr with a relation opens (and locks) it for every call; a default never refers
-# to a column (only a generated column's expression does), so most go without one: 5x faster.
-_COLUMNS = """
-SELECT json_agg(ARRAY[
-           a.attrelid::text, a.attnum::text, a.attname, format_type(a.atttypid, a.atttypmod),
-           a.attnotnull::text,
-           pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' THEN 0 ELSE d.adrelid END, true),
-           a.attidentity::text, a.attgenerated::text])
-FROM tbl t
-JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped
-LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-"""
-
-# Key columns are attnums ("{1,2}"), named in Python from the columns; the referenced
-# table is one of ours but for a table of an extension, which is named here instead.
-_CONSTRAINTS = """
-SELECT json_agg(ARRAY[
-           co.conrelid::text, co.conname, co.contype::text, co.conkey::text,
-           co.confrelid::text, co.confkey::text, co.confdeltype::text, co.confupdtype::text,
-           co.condeferrable::text, co.conindid::text,
-           CASE WHEN co.contype = 'c' THEN pg_get_expr(co.conbin, co.conrelid, true)
-                WHEN co.contype = 'x' OR (co.contype = 'f' AND r.oid IS NULL)
-                THEN pg_get_constraintdef(co.oid, true) END])
-FROM tbl t
-JOIN pg_constraint co ON co.conrelid = t.oid AND co.contype IN ('p', 'u', 'f', 'c', 'x')
-LEFT JOIN tbl r ON r.oid = co.confrelid
-"""
-
-# Key columns as attnums ("2 1") named in Python; the text of expression elements only.
-# Indexes that implement a constraint are left out in Python (by the constraints' conindid).
-_INDEXES = """
-SELECT json_agg(ARRAY[
-           i.indexrelid::text, i.indrelid::text, ic.relname, i.indisunique::text,
-           i.indkey::text, i.indoption::text, i.indnkeyatts::text,
-           pg_get_expr(i.indpred, i.indrelid, true), am.amname::text])
-FROM tbl t
-JOIN pg_index i ON i.indrelid = t.oid
-JOIN pg_class ic ON ic.oid = i.indexrelid
-JOIN pg_am am ON am.oid = ic.relam
-"""
-
-_INDEX_EXPRESSIONS = """
-SELECT json_agg(ARRAY[i.indexrelid::text, k::text, pg_get_indexdef(i.indexrelid, k, true)])
-FROM tbl t
-JOIN pg_index i ON i.indrelid = t.oid AND i.indexprs IS NOT NULL
-CROSS JOIN generate_series(1, i.indnkeyatts) k
-WHERE i.indkey[k - 1] = 0
-"""
-
-_ENUMS = """
-SELECT json_agg(ARRAY[nsp.prefix || ty.typname, e.enumsortorder::text, e.enumlabel::text])
-FROM pg_type ty
-JOIN nsp ON nsp.oid = ty.typnamespace
-JOIN pg_enum e ON e.enumtypid = ty.oid
-WHERE ty.typtype = 'e'
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_depend e
-      WHERE e.classid = 'pg_type'::regclass AND e.objid = ty.oid AND e.deptype = 'e')
-"""
-
-# deptype 'i': the sequence of an identity column (skipped); 'a': OWNED BY (serial)
-_SEQUENCES = """
-SELECT json_agg(ARRAY[
-           r.name, format_type(s.seqtypid, NULL), s.seqstart::text, s.seqincrement::text,
-           dep.refobjid::text, dep.refobjsubid::text])
-FROM rel r
-JOIN pg_sequence s ON s.seqrelid = r.oid
-LEFT JOIN pg_depend dep ON dep.classid = 'pg_class'::regclass AND dep.objid = r.oid
-     AND dep.refclassid = 'pg_class'::regclass AND dep.deptype IN ('a', 'i')
-WHERE dep.deptype IS DISTINCT FROM 'i'
-"""
-
-_VIEWS = """
-SELECT json_agg(ARRAY[r.name, pg_get_viewdef(r.oid, true), (r.relkind = 'm')::text])
-FROM rel r WHERE r.relkind IN ('v', 'm')
-"""
-
-_FUNCTIONS = """
-SELECT json_agg(ARRAY[
-           nsp.prefix || p.proname, oidvectortypes(p.proargtypes),
-           pg_get_function_result(p.oid), l.lanname::text, {body}])
-FROM pg_proc p
-JOIN nsp ON nsp.oid = p.pronamespace
-JOIN pg_language l ON l.oid = p.prolang
-WHERE p.prokind <> 'a'
-  AND NOT EXISTS (
-      SELECT 1 FROM pg_depend e
-      WHERE e.classid = 'pg_proc'::regclass AND e.objid = p.oid AND e.deptype = 'e')
-"""
-
-_TRIGGERS = """
-SELECT json_agg(ARRAY[r.name, tg.tgname::text, pg_get_triggerdef(tg.oid, true)])
-FROM pg_trigger tg JOIN rel r ON r.oid = tg.tgrelid
-WHERE NOT tg.tgisinternal
-"""
-
-_EXTENSIONS = """
-SELECT json_agg(extname) FROM pg_extension WHERE extname <> 'plpgsql'
-"""
+def server_version(connection: Connection) -> tuple[int, ...]:
+    """The server's version as numbers, e.g. (18, 1)."""
+    info = connection.dialect.server_version_info or (18,)
+    return tuple(v for v in info if isinstance(v, int))
 
 
-def catalog_query(server_version: tuple[int, ...] = (18,)) -> str:
+def catalog_query(version: tuple[int, ...] = (18,)) -> str:
     """The one statement that reads the whole schema (PostgreSQL 12 or later)."""
-    # SQL-standard bodies (BEGIN ATOMIC, PostgreSQL 14+) are not in prosrc
-    body = (
-        "CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) ELSE p.prosrc END"
-        if server_version >= (14,)
-        else "p.prosrc"
-    )
-    parts = {
-        "tables": _TABLES,
-        "columns": _COLUMNS,
-        "constraints": _CONSTRAINTS,
-        "indexes": _INDEXES,
-        "index_expressions": _INDEX_EXPRESSIONS,
-        "enums": _ENUMS,
-        "sequences": _SEQUENCES,
-        "views": _VIEWS,
-        "functions": _FUNCTIONS.format(body=body),
-        "triggers": _TRIGGERS,
-        "extensions": _EXTENSIONS,
-    }
-    fields = ",\n".join(f"'{key}', ({sql})" for key, sql in parts.items())
-    return f"{_CTES}SELECT json_build_object({fields})::text"
+    return catalog(version).query()
 
 
 def capture_postgres(connection: Connection) -> SchemaSnapshot:
     """Snapshot the schema of a PostgreSQL database with one catalog query."""
-    info = connection.dialect.server_version_info or (18,)
-    version = tuple(v for v in info if isinstance(v, int))
-    raw = connection.exec_driver_sql(catalog_query(version)).scalar_one()
+    raw = connection.exec_driver_sql(catalog_query(server_version(connection))).scalar_one()
     return snapshot_from_catalog(json.loads(raw))
 
 
@@ -216,9 +76,11 @@ def capture_postgres(connection: Connection) -> SchemaSnapshot:
 Row = list[Any]
 
 
-def snapshot_from_catalog(catalog: Mapping[str, Any]) -> SchemaSnapshot:
-    """Assemble a snapshot from the JSON document of `catalog_query` (pure)."""
-    rows: dict[str, list[Row]] = {key: value or [] for key, value in catalog.items()}
+def snapshot_from_catalog(document: Mapping[str, Any]) -> SchemaSnapshot:
+    """Assemble a snapshot from the JSON document of `catalog_query` (pure). A part the
+    document lacks (a scoped read leaves some out) counts as no rows."""
+    rows: dict[str, list[Row]] = defaultdict(list)
+    rows.update((key, value) for key, value in document.items() if value)
     names = _Names(rows)
     return SchemaSnapshot(
         dialect=_DIALECT,
@@ -242,7 +104,8 @@ class _Names:
     """Table names by oid and column names by (table oid, attnum), from the catalog rows."""
 
     def __init__(self, rows: Mapping[str, list[Row]]) -> None:
-        self.tables: dict[str, str] = {oid: name for oid, name in rows["tables"]}
+        self.tables: dict[str, str] = {oid: name for oid, name, *_ in rows["tables"]}
+        self.comments: dict[str, str | None] = {oid: text for oid, _, text in rows["tables"]}
         self.columns: dict[tuple[str, str], str] = {
             (oid, attnum): name for oid, attnum, name, *_ in rows["columns"]
         }
@@ -261,7 +124,9 @@ def _tables(rows: Mapping[str, list[Row]], names: _Names) -> tuple[Table, ...]:
         constraints[row[0]].append(row)
     indexes = _indexes(rows, names)
     return tuple(
-        _table(name, [c for _, c in sorted(columns[oid])], constraints[oid], indexes[oid], names)
+        _table(
+            oid, name, [c for _, c in sorted(columns[oid])], constraints[oid], indexes[oid], names
+        )
         for oid, name in names.tables.items()
     )
 
@@ -274,6 +139,7 @@ def _column(
     default: str | None,
     identity: str,
     generated: str,
+    comment: str | None,
 ) -> Column:
     expression = normalize.default(_DIALECT, default)
     return Column(
@@ -283,18 +149,24 @@ def _column(
         default=None if generated else expression,
         identity=_IDENTITY.get(identity),
         generated=expression if generated else None,
+        comment=comment,
     )
 
 
 def _table(
-    name: str, columns: list[Column], constraints: list[Row], indexes: list[Index], names: _Names
+    oid: str,
+    name: str,
+    columns: list[Column],
+    constraints: list[Row],
+    indexes: list[Index],
+    names: _Names,
 ) -> Table:
     primary_key: tuple[str, ...] = ()
     fks: list[ForeignKey] = []
     uniques: list[UniqueConstraint] = []
     checks: list[CheckConstraint] = []
     for row in constraints:
-        oid, cname, kind, conkey, text = row[0], row[1], row[2], row[3], row[-1]
+        cname, kind, conkey, text = row[1], row[2], row[3], row[-1]
         if kind == "p":
             primary_key = names.keys(oid, conkey)
         elif kind == "u":
@@ -311,6 +183,7 @@ def _table(
         unique_constraints=tuple(uniques),
         check_constraints=tuple(checks),
         indexes=tuple(indexes),
+        comment=names.comments.get(oid),
     )
 
 
@@ -345,18 +218,21 @@ def _referenced(definition: str) -> tuple[str, tuple[str, ...]]:
 def _indexes(rows: Mapping[str, list[Row]], names: _Names) -> dict[str, list[Index]]:
     backing = {row[9] for row in rows["constraints"] if row[2] in ("p", "u", "x")}
     expressions = {(oid, k): text for oid, k, text in rows["index_expressions"]}
+    collations = {oid: collation_name(name) for oid, name in rows["collations"]}
     by_table: dict[str, list[Index]] = defaultdict(list)
-    for oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method in rows[
-        "indexes"
-    ]:
+    for row in rows["indexes"]:
+        oid, table_oid, name, unique, indkey, indoption, nkeys, predicate, method, colls = row
         if oid in backing:
             continue
         elements = []
         keys = indkey.split()[: int(nkeys)]  # the rest are INCLUDE columns
-        for k, (attnum, option) in enumerate(zip(keys, indoption.split(), strict=True), 1):
+        for k, (attnum, option, coll) in enumerate(
+            zip(keys, indoption.split(), colls.split(), strict=True), 1
+        ):
             text = names.columns[table_oid, attnum] if attnum != "0" else expressions[oid, str(k)]
-            desc = " DESC" if int(option) & 1 else ""  # bit 0 of indoption
-            elements.append(normalize.sql_expression(text) + desc)
+            elements.append(
+                _element(normalize.sql_expression(text), int(option), collations.get(coll))
+            )
         by_table[table_oid].append(
             Index(
                 name=name,
@@ -367,6 +243,13 @@ def _indexes(rows: Mapping[str, list[Row]], names: _Names) -> dict[str, list[Ind
             )
         )
     return by_table
+
+
+def _element(expression: str, option: int, collation: str | None) -> str:
+    """An index key as `index_details` spells it; `option` is its indoption bits."""
+    descending, nulls_first = bool(option & 1), bool(option & 2)
+    nulls = None if nulls_first == descending else ("first" if nulls_first else "last")
+    return element_text(IndexElement(expression, collation, descending, nulls))
 
 
 def _enums(rows: list[Row]) -> tuple[EnumType, ...]:

@@ -13,27 +13,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from migration_gate.snapshot.model import SchemaSnapshot
+from migration_gate.snapshot.sentences import TABLE_PARTS, describe, sentence
 
-__all__ = ["Change", "SchemaDiff", "diff"]
+__all__ = ["Change", "Renamed", "SchemaDiff", "diff", "split_renames"]
 
 Kind = Literal["added", "removed", "changed"]
-
-#: the parts of a table whose entries are keyed by name
-_TABLE_PARTS = {
-    "columns": "column",
-    "foreign_keys": "foreign key",
-    "unique_constraints": "unique constraint",
-    "check_constraints": "check constraint",
-    "indexes": "index",
-}
-_TOP_PARTS = {
-    "tables": "table",
-    "enums": "enum type",
-    "sequences": "sequence",
-    "views": "view",
-    "functions": "function",
-    "triggers": "trigger",
-}
 
 
 @dataclass(frozen=True)
@@ -46,7 +30,8 @@ class Change:
     after: Any = None
 
     def sentence(self, added: str = "added", removed: str = "removed") -> str:
-        return _sentence(self, added, removed)
+        """One sentence; `added`/`removed` say how to call an object only one side has."""
+        return sentence(self.path, self.kind, self.before, self.after, added, removed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,85 +122,86 @@ def _is_leaf(path: tuple[str, ...]) -> bool:
     n = len(path)
     if n == 0 or path == ("tables",) or (n == 2 and path[0] == "tables"):
         return False
-    if n == 3 and path[0] == "tables" and path[2] in _TABLE_PARTS:
+    if n == 3 and path[0] == "tables" and path[2] in TABLE_PARTS:
         return False
     if n == 4 and path[0] == "tables" and path[2] == "columns":
         return False
     return n != 1
 
 
-def _render(kind: str, name: str, table: str | None, value: Any) -> str:
-    on = f" on {table}" if table else ""
-    if not isinstance(value, Mapping):
-        if kind == "enum type" and isinstance(value, list):
-            return f"enum type {name} ({', '.join(repr(v) for v in value)})"
-        return f"{kind} {name}{on}"
-    if kind == "column":
-        bits = [value.get("type", "?")]
-        bits.append("NULL" if value.get("nullable", True) else "NOT NULL")
-        if value.get("default") is not None:
-            bits.append(f"DEFAULT {value['default']}")
-        return f"column {table}.{name} ({' '.join(bits)})"
-    if kind == "index":
-        uniq = "unique " if value.get("unique") else ""
-        where = f" WHERE {value['predicate']}" if value.get("predicate") else ""
-        return f"{uniq}index {name}{on} ({', '.join(value.get('elements', []))}){where}"
-    if kind == "foreign key":
-        cols = ", ".join(value["columns"])
-        ref = f"{value['ref_table']}({', '.join(value['ref_columns'])})"
-        return f"foreign key {name}{on} ({cols}) -> {ref} ON DELETE {value['on_delete']}"
-    if kind == "unique constraint":
-        return f"unique constraint {name}{on} ({', '.join(value['columns'])})"
-    if kind == "check constraint":
-        return f"check constraint {name}{on} ({value['expression']})"
-    if kind == "table":
-        return f"table {name} ({len(value.get('columns', {}))} columns)"
-    if kind == "trigger":
-        return f"trigger {name.split('.', 1)[-1]} on {value.get('table')}"
-    return f"{kind} {name}"
+# -- constraints that come back under another name ---------------------------------------------
+
+#: the table parts whose entries a downgrade may bring back under another name, and the
+#: prefix of the key of an unnamed entry (see the `key` of each model class)
+_RENAMEABLE = {
+    "indexes": None,
+    "foreign_keys": "(",
+    "unique_constraints": "unique(",
+    "check_constraints": "check(",
+}
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return "(" + ", ".join(str(v) for v in value) + ")"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+@dataclass(frozen=True)
+class Renamed:
+    """A constraint or index removed under one name and added under another, with the same
+    definition: the schema means the same, but a later migration that names it will fail."""
+
+    table: str
+    #: the table part: "indexes", "foreign_keys", "unique_constraints", "check_constraints"
+    part: str
+    #: its name before and after; None for an unnamed constraint
+    before: str | None
+    after: str | None
+    definition: Mapping[str, Any]
+    #: the two changes this pair stands for (removed, added)
+    changes: tuple[Change, Change]
+
+    def sentence(self) -> str:
+        """`unique constraint uq_a on users (email) comes back as uq_b`; `unnamed unique
+        constraint on users (email) comes back as uq_users_email`."""
+        what = TABLE_PARTS[self.part]
+        old = describe(what, self.before or "", self.table, self.definition)
+        new = f"as {self.after}" if self.after is not None else "unnamed"
+        return f"{'' if self.before else 'unnamed '}{old} comes back {new}"
 
 
-def _sentence(change: Change, added: str, removed: str) -> str:
+def split_renames(changes: SchemaDiff) -> tuple[tuple[Renamed, ...], SchemaDiff]:
+    """Pair each removed constraint or index with an added one of the same table and part
+    whose definition is the same but whose name is not (or that was unnamed and is named,
+    or the other way round); return the pairs, and the diff without their changes. Pure."""
+    removed: dict[tuple[str, str], list[Change]] = {}
+    for change in changes:
+        if _rename_candidate(change) and change.kind == "removed":
+            removed.setdefault((change.path[1], change.path[2]), []).append(change)
+    pairs: list[Renamed] = []
+    paired: set[int] = set()
+    for change in changes:
+        if not (_rename_candidate(change) and change.kind == "added"):
+            continue
+        table, part, key = change.path[1], change.path[2], change.path[3]
+        for old in removed.get((table, part), ()):
+            if id(old) not in paired and old.before == change.after:
+                paired.update((id(old), id(change)))
+                pairs.append(
+                    Renamed(
+                        table,
+                        part,
+                        _name(part, old.path[3]),
+                        _name(part, key),
+                        change.after,
+                        (old, change),
+                    )
+                )
+                break
+    rest = SchemaDiff(tuple(c for c in changes if id(c) not in paired))
+    return tuple(pairs), rest
+
+
+def _rename_candidate(change: Change) -> bool:
     path = change.path
-    verb = {"added": added, "removed": removed}.get(change.kind, "changed")
-    value = change.after if change.kind == "added" else change.before
-    if path[0] == "extensions":
-        return f"extensions: {_fmt(change.before)} → {_fmt(change.after)}"
-    if path[0] != "tables":
-        kind = _TOP_PARTS.get(path[0], path[0])
-        name = path[1] if len(path) > 1 else ""
-        if change.kind == "changed":
-            if kind == "enum type":
-                return f"enum type {name}: labels {_fmt(change.before)} → {_fmt(change.after)}"
-            detail = f" {path[2]}" if len(path) > 2 else ""
-            return f"{kind} {name}:{detail} changed"
-        return f"{_render(kind, name, None, value)} {verb}"
-    table = path[1]
-    if len(path) == 2:
-        return f"{_render('table', table, None, value)} {verb}"
-    part = path[2]
-    if part == "primary_key":
-        return f"{table}: primary key {_fmt(change.before)} → {_fmt(change.after)}"
-    kind = _TABLE_PARTS.get(part, part)
-    name = path[3] if len(path) > 3 else ""
-    if change.kind != "changed" or len(path) == 4:
-        if change.kind == "changed":
-            return (
-                f"{_render(kind, name, table, change.before)} changed to "
-                f"{_render(kind, name, table, change.after)}"
-            )
-        return f"{_render(kind, name, table, value)} {verb}"
-    prop = path[4]
-    if prop == "nullable":
-        return f"{table}.{name}: {'NULL' if change.before else 'NOT NULL'} → {'NULL' if change.after else 'NOT NULL'}"
-    return f"{table}.{name}: {prop} {_fmt(change.before)} → {_fmt(change.after)}"
+    return len(path) == 4 and path[0] == "tables" and path[2] in _RENAMEABLE
+
+
+def _name(part: str, key: str) -> str | None:
+    unnamed = _RENAMEABLE[part]
+    return None if unnamed is not None and key.startswith(unnamed) else key

@@ -1,27 +1,25 @@
 """Incremental PostgreSQL snapshots: re-read only the relations that DDL touched.
 
 A full catalog read costs time in proportion to the schema, so a walk that snapshots after
-every step of a long chain would grow quadratically. Instead the tracker installs, for its
-own session, two event triggers (``ddl_command_end``, ``sql_drop``) on a function in
-``pg_temp``: each DDL command appends the relations it created, altered or dropped to a
-session setting, which the next snapshot reads and resets. That snapshot then re-reads
-only those relations (plus the tables their foreign keys name, and whatever names them)
-with the same catalog parts as `capture_postgres`, scoped by oid, and reuses every other
-`Table` object as it was. The log is transactional: a rolled-back step leaves no entry.
+every step of a long chain would grow quadratically. Instead the tracker keeps a log of the
+session's DDL (`pg_ddl_log`: event triggers record the relations each command created,
+altered or dropped), and each snapshot re-reads only those relations (plus the tables
+their foreign keys name, and whatever names them) with the scoped query of
+`catalog_postgres` (the same parts as the full capture, scoped by oid), reusing every other
+`Table` object as it was.
 
-Anything the log cannot place falls back to a full read: functions, extensions, schemas,
-types other than a new or dropped enum, a changed `current_schema()`, DDL from another
-session (the trigger notifies instead), a lost trigger (``DISCARD``), a statement that
-writes the catalogs directly or resets settings, or a server that refuses the event
-triggers (they need a superuser). Every shortcut is checked against a full read in the
-test suite (`IncrementalCapture(verify=True)`).
+Anything the log cannot place is a full read: functions, extensions, schemas, types other
+than a new or dropped enum, a changed `current_schema()`, DDL from another session, a lost
+trigger (``DISCARD``), a statement that writes the catalogs directly or resets settings.
+A server that refuses the event triggers (they need a superuser) makes every snapshot a
+full read, and `reason` says so. Every shortcut is checked against a full read in the test
+suite (`IncrementalCapture(verify=True)`), and `stats` counts the reads.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +28,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from migration_gate.snapshot import capture_postgres as cp
+from migration_gate.snapshot.capture_postgres import server_version, snapshot_from_catalog
+from migration_gate.snapshot.catalog_postgres import (
+    PER_RELATION,
+    SNAPSHOT_PARTS,
+    PostgresCatalog,
+    catalog,
+)
 from migration_gate.snapshot.model import (
     EnumType,
     Function,
@@ -40,161 +44,10 @@ from migration_gate.snapshot.model import (
     Trigger,
     View,
 )
+from migration_gate.snapshot.pg_ddl_log import MIRRORED, Changes, DdlLog, classify
+from migration_gate.snapshot.read_stats import ReadStats
 
 __all__ = ["PostgresTracker"]
-
-_CHANNEL = "migration_gate_ddl"
-_SETTING = "migration_gate.ddl"
-
-# No "%" in any statement (every driver passes them through as is); the function body is a
-# plain quoted literal, doubled quotes and all.
-_FUNCTION = """
-DECLARE
-  r record;
-  acc text := '';
-BEGIN
-  IF pg_backend_pid() <> {pid} THEN
-    PERFORM pg_notify('{channel}', '');
-    RETURN;
-  END IF;
-  BEGIN
-    IF TG_EVENT = 'sql_drop' THEN
-      FOR r IN SELECT d.classid, d.objid, d.objsubid, d.address_names
-               FROM pg_event_trigger_dropped_objects() d
-               WHERE d.schema_name IS NULL OR d.schema_name !~ '^pg_' LOOP
-        -- a dropped column (objsubid) changes its table; it does not drop it
-        acc := acc || CASE WHEN r.objsubid <> 0 THEN 'C ' ELSE 'D ' END || r.classid::regclass::text || ' ' || r.objid::text || ' ' || coalesce(
-          CASE WHEN r.classid <> 'pg_class'::regclass AND cardinality(r.address_names) >= 3
-               THEN to_regclass(quote_ident(r.address_names[1]) || '.'
-                                || quote_ident(r.address_names[2]))::oid::text END, '-') || ' -;';
-      END LOOP;
-    ELSE
-      FOR r IN SELECT c.classid, c.objid, c.command_tag FROM pg_event_trigger_ddl_commands() c
-               WHERE c.schema_name IS NULL OR c.schema_name !~ '^pg_' LOOP
-        acc := acc || 'C ' || r.classid::regclass::text || ' ' || r.objid::text || ' ' || coalesce(
-          CASE r.classid
-            WHEN 'pg_constraint'::regclass THEN
-              (SELECT nullif(conrelid, 0)::text FROM pg_constraint WHERE oid = r.objid)
-            WHEN 'pg_trigger'::regclass THEN (SELECT tgrelid::text FROM pg_trigger WHERE oid = r.objid)
-            WHEN 'pg_attrdef'::regclass THEN (SELECT adrelid::text FROM pg_attrdef WHERE oid = r.objid)
-            WHEN 'pg_rewrite'::regclass THEN (SELECT ev_class::text FROM pg_rewrite WHERE oid = r.objid)
-            WHEN 'pg_policy'::regclass THEN (SELECT polrelid::text FROM pg_policy WHERE oid = r.objid)
-          END, '-') || ' ' || replace(coalesce(r.command_tag, '-'), ' ', '_') || ';';
-      END LOOP;
-    END IF;
-    PERFORM set_config('{setting}', coalesce(current_setting('{setting}', true), '') || acc, false);
-  EXCEPTION WHEN OTHERS THEN
-    PERFORM set_config('{setting}', 'X;', false);
-  END;
-END
-"""
-
-#: settings of the walk's session that change what the catalog functions return
-_MIRRORED = (
-    "search_path",
-    "DateStyle",
-    "IntervalStyle",
-    "TimeZone",
-    "extra_float_digits",
-    "bytea_output",
-    "quote_all_identifiers",
-    "standard_conforming_strings",
-)
-#: classes whose objects belong to a relation (the trigger function names it)
-_OWNED = frozenset({"pg_constraint", "pg_trigger", "pg_attrdef", "pg_rewrite", "pg_policy"})
-#: statements that change the schema behind the event triggers' back, or lose their log
-_UNTRACKED = re.compile(
-    r"\b(?:insert\s+into|update|delete\s+from)\s+(?:pg_catalog\s*\.\s*)?\"?pg_|\breset\s+all\b"
-    r"|\bdiscard\b|\bset\s+(?:session\s+)?session_authorization\b",
-    re.IGNORECASE,
-)
-
-# Scoping the parts of `catalog_query` to a set of relations: the scope is the relations
-# the log names, the indexes' tables, the tables their foreign keys reference and the
-# tables that own their sequences (so that every name the parts need is in `tbl`).
-_REL_FILTER = "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')"
-_SCOPE = """
-WITH scope0 AS (SELECT unnest(%s::oid[]) AS oid),
-scope AS (
-    SELECT oid FROM scope0
-    UNION SELECT x.oid FROM scope0 s CROSS JOIN LATERAL (
-        SELECT i.indrelid AS oid FROM pg_index i WHERE i.indexrelid = s.oid
-        UNION ALL SELECT co.confrelid FROM pg_constraint co
-            WHERE co.conrelid = s.oid AND co.contype = 'f'
-        UNION ALL SELECT d.refobjid FROM pg_depend d
-            WHERE d.classid = 'pg_class'::regclass AND d.objid = s.oid
-              AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) x
-),
-"""
-_RELS = "SELECT json_agg(ARRAY[oid::text, name, relkind::text]) FROM rel"
-_SCOPED_PARTS = (
-    "tables",
-    "columns",
-    "constraints",
-    "indexes",
-    "index_expressions",
-    "sequences",
-    "views",
-    "triggers",
-)
-
-
-@dataclass(frozen=True)
-class _Queries:
-    """The full catalog query (with relation oids) and the pieces of a scoped one."""
-
-    full: str
-    ctes: str
-    parts: Mapping[str, str]
-    enums: str
-
-    def scoped(self, *, enums: bool) -> str:
-        """The scoped query; its one parameter is the array of relation oids. The text does
-        not depend on them, so the server plans it once (a generic plan: index lookups)."""
-        parts = {**self.parts, "enums": self.enums} if enums else self.parts
-        fields = ",\n".join(f"'{key}', ({sql})" for key, sql in parts.items())
-        return f"{_SCOPE}{self.ctes}SELECT json_build_object({fields})::text"
-
-
-def _queries(version: tuple[int, ...]) -> _Queries | None:
-    """The queries, or None when `capture_postgres` no longer has the shape this module
-    scopes (then every snapshot is a full read, which is always right)."""
-    anchor = "SELECT json_build_object("
-    try:
-        full = cp.catalog_query(version)
-        ctes: str = cp._CTES.lstrip()
-        parts: dict[str, str] = {name: getattr(cp, f"_{name.upper()}") for name in _SCOPED_PARTS}
-        enums: str = cp._ENUMS
-    except AttributeError:
-        return None
-    if full.count(anchor) != 1 or ctes.count(_REL_FILTER) != 1 or not ctes.startswith("WITH "):
-        return None
-    if "%" in ctes or any("%" in sql for sql in (*parts.values(), enums)):
-        return None  # the scoped query binds a parameter
-    scoped_ctes = ctes[len("WITH ") :].replace(
-        _REL_FILTER,
-        "WHERE c.oid = ANY(ARRAY(SELECT oid FROM scope)) AND c.relkind IN ('r', 'p', 'v', 'm', 'S')",
-    )
-    return _Queries(
-        full=full.replace(anchor, f"{anchor}'rels', ({_RELS}),\n"),
-        ctes=scoped_ctes,
-        parts={**parts, "rels": _RELS},
-        enums=enums,
-    )
-
-
-@dataclass
-class _Changes:
-    """What the log says since the last snapshot."""
-
-    full: bool = False
-    relations: set[int] = field(default_factory=set)
-    #: relations a statement was run on itself (ALTER TABLE, a column dropped): these may
-    #: hold other values now; the rest of `relations` changed only in objects they own
-    #: (constraints, triggers, defaults), which leave the rows as they were
-    altered: set[int] = field(default_factory=set)
-    dropped: set[int] = field(default_factory=set)
-    enums: bool = False
 
 
 @dataclass
@@ -299,176 +152,96 @@ class PostgresTracker:
 
     connection: Connection
     enabled: bool = False
-    _pid: int = 0
-    _queries: _Queries | None = None
-    _alarm: bool = True
+    #: why every snapshot is a full read (None while the tracker works)
+    reason: str | None = "not started"
+    stats: ReadStats = field(default_factory=ReadStats)
+    _catalog: PostgresCatalog = field(default_factory=catalog)
+    _log: DdlLog | None = None
     _settings: list[str] | None = None
     _cache: _Cache = field(default_factory=_Cache)
-    _session: Any = None  # the walk's own psycopg connection (the log is in its session)
     _reader: Any = None  # a second connection that reads the catalogs
 
     # -- setup ------------------------------------------------------------------------------
     def start(self) -> None:
         """Install the event triggers for this session; without them every read is full."""
-        info = self.connection.dialect.server_version_info or (18,)
-        version = tuple(v for v in info if isinstance(v, int))
-        self._queries = _queries(version)
-        self.enabled = self._queries is not None and version >= (12,) and self._install()
-        if self.enabled:
-            event.listen(self.connection, "before_cursor_execute", self._watch)
-
-    def _install(self) -> bool:
-        conn = self.connection
-        if conn.in_transaction():
-            conn.commit()
-        session: Any = conn.connection.dbapi_connection
-        if not hasattr(session, "add_notify_handler"):  # a driver other than psycopg 3
-            return False
-        try:
-            self._pid = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-            body = _FUNCTION.format(pid=self._pid, channel=_CHANNEL, setting=_SETTING)
-            name = f"migration_gate_ddl_{self._pid}"
-            conn.exec_driver_sql(
-                f"CREATE OR REPLACE FUNCTION pg_temp.{name}() RETURNS event_trigger "
-                f"LANGUAGE plpgsql AS '{body.replace(chr(39), chr(39) * 2)}'"
-            )
-            for suffix, on in (("end", "ddl_command_end"), ("drop", "sql_drop")):
-                conn.exec_driver_sql(f"DROP EVENT TRIGGER IF EXISTS {name}_{suffix}")
-                conn.exec_driver_sql(
-                    f"CREATE EVENT TRIGGER {name}_{suffix} ON {on} "
-                    f"EXECUTE FUNCTION pg_temp.{name}()"
-                )
-                conn.exec_driver_sql(f"ALTER EVENT TRIGGER {name}_{suffix} ENABLE ALWAYS")
-            conn.exec_driver_sql(f"LISTEN {_CHANNEL}")
-            conn.commit()
-        except DBAPIError:  # not a superuser, most likely
-            conn.rollback()
-            return False
+        version = server_version(self.connection)
+        if version < (12,):
+            self.reason = f"PostgreSQL {'.'.join(map(str, version))} is older than 12"
+            return
+        self._catalog = catalog(version)
+        log = DdlLog(self.connection)
+        self.reason = log.install()
+        if self.reason is not None:
+            return
         # The catalog reads go through a connection of their own: psycopg deallocates every
         # prepared statement of a connection that runs a DROP, and the migrations do; there,
         # the scoped query is planned once and stays planned.
-        reader = conn.engine.raw_connection()
+        reader = self.connection.engine.raw_connection()
         try:
             driver: Any = reader.dbapi_connection
             driver.autocommit = True
             driver.execute("SET plan_cache_mode = force_generic_plan")
-        except Exception:
+        except DBAPIError as exc:
             reader.close()
-            self._uninstall()
-            return False
+            log.uninstall()
+            self.reason = f"the catalog reader could not be set up: {exc.orig or exc}"
+            return
         self._reader = reader
-        session.add_notify_handler(self._notified)
-        self._session = session
-        return True
+        self._log = log
+        event.listen(self.connection, "before_cursor_execute", log.watch)
+        self.enabled = True
 
     def stop(self) -> None:
-        """Remove the event triggers (they would go with the session anyway)."""
+        """Remove the event triggers and close the reader."""
         if not self.enabled:
             return
         self.enabled = False
-        event.remove(self.connection, "before_cursor_execute", self._watch)
-        if self._session is not None:
-            self._session.remove_notify_handler(self._notified)
-            self._session = None
+        self.reason = "stopped"
+        if self._log is not None:
+            event.remove(self.connection, "before_cursor_execute", self._log.watch)
+            self._log.uninstall()
+            self._log = None
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 self._reader.close()
             self._reader = None
-        self._uninstall()
-
-    def _uninstall(self) -> None:
-        conn = self.connection
-        try:
-            if conn.in_transaction():
-                conn.rollback()
-            for suffix in ("end", "drop"):
-                conn.exec_driver_sql(
-                    f"DROP EVENT TRIGGER IF EXISTS migration_gate_ddl_{self._pid}_{suffix}"
-                )
-            conn.exec_driver_sql(f"UNLISTEN {_CHANNEL}")
-            conn.commit()
-        except DBAPIError:  # the connection is going away anyway, and the triggers with it
-            with contextlib.suppress(DBAPIError):
-                conn.rollback()
-
-    def _notified(self, *args: Any) -> None:
-        self._alarm = True
-
-    def _watch(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if _UNTRACKED.search(statement):
-            self._alarm = True
 
     def invalidate(self) -> None:
         """The next snapshot reads everything (something happened that the log cannot see)."""
-        self._alarm = True
+        if self._log is not None:
+            self._log.alarm = True
 
     # -- snapshots --------------------------------------------------------------------------
     def snapshot(self, ignored: frozenset[str]) -> SchemaSnapshot:
         """The schema now, re-reading only what the log names since the last snapshot."""
+        log = self._log
+        assert log is not None, "snapshot() of a tracker that is not enabled"
         try:
-            changes = self._read_log()
-            if changes.full or self._alarm:
-                self._alarm = False
+            changes = self._read_log(log)
+            if changes.full or log.alarm:
+                log.alarm = False
                 self._full()
             elif changes.relations or changes.dropped or changes.enums:
                 self._refresh(changes)
+            else:
+                self.stats = self.stats.same()
         except BaseException:
-            self._alarm = True
+            log.alarm = True
             raise
         return self._cache.assemble(ignored)
 
-    def _read_log(self) -> _Changes:
-        """Read and reset the log, in the walk's session (where the triggers write it)."""
-        session = self._session
-        try:
-            log, _, triggers, *settings = session.execute(
-                f"SELECT current_setting('{_SETTING}', true), set_config('{_SETTING}', '', false), "
-                "(SELECT count(*) FROM pg_event_trigger "
-                f"WHERE evtname IN ('migration_gate_ddl_{self._pid}_end', "
-                f"'migration_gate_ddl_{self._pid}_drop') AND evtenabled = 'A'), "
-                + ", ".join(f"current_setting('{name}')" for name in _MIRRORED),
-                prepare=False,
-            ).fetchone()
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        changes = _Changes(full=triggers != 2)
+    def _read_log(self, log: DdlLog) -> Changes:
+        text, triggers_alive, settings = log.read()
+        changes = Changes(full=not triggers_alive)
         if settings != self._settings:  # the reader must render names and values alike
-            for name, value in zip(_MIRRORED, settings, strict=True):
+            for name, value in zip(MIRRORED, settings, strict=True):
                 self._reader.dbapi_connection.execute(
                     "SELECT set_config(%s, %s, false)", (name, value)
                 )
             self._settings = settings
             changes.full = True
-        for entry in (log or "").split(";"):
-            if entry:
-                self._classify(entry.split(" "), changes)
-        return changes
-
-    def _classify(self, parts: list[str], changes: _Changes) -> None:
-        kind, klass, objid, owner, tag = (*parts, "-", "-", "-", "-", "-")[:5]
-        if kind not in ("C", "D") or not objid.isdigit():
-            changes.full = True
-            return
-        oid = int(objid)
-        if klass == "pg_class":
-            if kind == "C":
-                changes.relations.add(oid)
-                changes.altered.add(oid)
-            elif oid in self._cache.index_owner:
-                changes.relations.add(self._cache.index_owner[oid])
-            elif oid in self._cache.rels:
-                changes.dropped.add(oid)
-        elif klass in _OWNED:
-            if owner.isdigit():
-                changes.relations.add(int(owner))
-            elif kind == "C":
-                changes.full = True  # a constraint of a domain, say
-        elif klass == "pg_type" and (kind == "D" or tag.startswith("CREATE_")):
-            changes.enums = True
-        else:  # functions, types altered, schemas, extensions, grants, anything else
-            changes.full = True
+        cache = self._cache
+        return classify(text, index_owner=cache.index_owner, known=cache.rels, changes=changes)
 
     def _query(self, sql: str, params: tuple[Any, ...] | None = None) -> dict[str, Any]:
         row = self._reader.dbapi_connection.execute(sql, params, prepare=True).fetchone()
@@ -476,14 +249,13 @@ class PostgresTracker:
         return doc
 
     def _full(self) -> None:
-        assert self._queries is not None
-        doc = self._query(self._queries.full)
-        snap = cp.snapshot_from_catalog(doc)
+        doc = self._query(self._catalog.query(("relations", *SNAPSHOT_PARTS)))
+        snap = snapshot_from_catalog(doc)
         self._cache = _Cache(enums=snap.enums, functions=snap.functions, extensions=snap.extensions)
         self._absorb(doc, snap, touched=None)
+        self.stats = self.stats.full()
 
-    def _refresh(self, changes: _Changes) -> None:
-        assert self._queries is not None
+    def _refresh(self, changes: Changes) -> None:
         cache = self._cache
         for oid in changes.dropped:
             cache.forget(oid)
@@ -496,17 +268,18 @@ class PostgresTracker:
         if cache.views and (scope or changes.dropped):
             scope.update(cache.views_oids())
         if not scope and not changes.enums:
+            self.stats = self.stats.scoped(())
             return
-        doc = self._query(self._queries.scoped(enums=changes.enums), (sorted(scope),))
-        for key in ("enums", "functions", "extensions"):
-            doc.setdefault(key, None)
-        snap = cp.snapshot_from_catalog(doc)
+        parts = (*PER_RELATION, "enums") if changes.enums else PER_RELATION
+        doc = self._query(self._catalog.scoped_query(parts), (sorted(scope),))
+        snap = snapshot_from_catalog(doc)
         if changes.enums:
             cache.enums = snap.enums
-        seen = {int(oid) for oid, _, _ in doc.get("rels") or ()}
+        seen = {int(oid) for oid, _, _ in doc.get("relations") or ()}
         for oid in scope - seen:  # created and dropped again, dropped with its owner, an index
             cache.forget(oid)
         self._absorb(doc, snap, touched=changes.altered)
+        self.stats = self.stats.scoped(name for _, name, _ in doc.get("relations") or ())
 
     def _absorb(
         self, doc: Mapping[str, Any], snap: SchemaSnapshot, *, touched: set[int] | None
@@ -514,7 +287,7 @@ class PostgresTracker:
         """Take the relations of a (scoped or full) read into the cache. `touched`: the
         relations a statement altered (None: all of them, a full read)."""
         cache = self._cache
-        for oid_text, name, kind in doc.get("rels") or ():
+        for oid_text, name, kind in doc.get("relations") or ():
             oid = int(oid_text)
             old = cache.rels.get(oid)
             if old is not None and old[0] != name:

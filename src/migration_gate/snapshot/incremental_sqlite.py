@@ -19,37 +19,24 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from migration_gate.snapshot import capture_sqlite as cs
 from migration_gate.snapshot import normalize
+from migration_gate.snapshot.capture_sqlite import capture_sqlite, snapshot_from_rows
+from migration_gate.snapshot.catalog_sqlite import CATALOG
 from migration_gate.snapshot.model import SchemaSnapshot, Table, Trigger, View
+from migration_gate.snapshot.read_stats import ReadStats
 
 __all__ = ["SqliteTracker"]
 
 MasterRow = tuple[Any, ...]
 
-#: the scope: the changed tables and the tables their foreign keys name (lower-cased)
-_SCOPE = """
-WITH scope0(name) AS (SELECT lower(value) FROM json_each(?)),
-scope(name) AS (
-    SELECT name FROM scope0
-    UNION SELECT lower(f."table") FROM scope0 s JOIN pragma_foreign_key_list(s.name) f
+_MASTER = CATALOG.master.full()
+#: the four queries, scoped to the tables named by their parameter and their neighbours
+_SCOPED = (
+    CATALOG.master.scoped(),
+    CATALOG.columns.scoped(),
+    CATALOG.foreign_keys.scoped(),
+    CATALOG.index_columns.scoped(),
 )
-"""
-
-
-def _scoped(sql: str, condition: str = "lower(m.name) IN (SELECT name FROM scope)") -> str | None:
-    """One of `capture_sqlite`'s pragma queries, limited to the tables in scope; None when
-    its shape is not the one this module extends (then every snapshot is a full read)."""
-    text = sql.strip()
-    words = text.upper().split()
-    if (
-        not words
-        or words[0] != "SELECT"
-        or "WHERE" not in words
-        or any(word in words for word in ("ORDER", "GROUP", "LIMIT", "UNION", "HAVING"))
-    ):
-        return None
-    return f"{_SCOPE}{text}\n  AND {condition}"
 
 
 def _unchanged_ends(old: list[MasterRow], new: list[MasterRow]) -> tuple[int, int]:
@@ -87,26 +74,20 @@ class SqliteTracker:
 
     connection: Connection
     enabled: bool = True
+    #: why every snapshot is a full read (never, on SQLite: the text is always there)
+    reason: str | None = None
+    stats: ReadStats = field(default_factory=ReadStats)
     _master: list[MasterRow] | None = None
     _tables: dict[str, Table] = field(default_factory=dict)
     _triggers: dict[str, tuple[Trigger, ...]] = field(default_factory=dict)
     _views: tuple[View, ...] = ()
     #: lower-cased table name → lower-cased names of the tables that reference it
     _referenced_by: dict[str, set[str]] = field(default_factory=dict)
-    _queries: tuple[str, ...] | None = None
     _lower: dict[str, str] = field(default_factory=dict)  # lower-cased name → table name
     _alarm: bool = True
 
     def start(self) -> None:
-        master = getattr(cs, "_MASTER", "")
-        queries = [
-            _scoped(getattr(cs, name, ""))
-            for name in ("_COLUMNS", "_FOREIGN_KEYS", "_INDEX_COLUMNS")
-        ]
-        subset = _scoped(master, "type <> 'view' AND lower(tbl_name) IN (SELECT name FROM scope)")
-        self.enabled = subset is not None and all(q is not None for q in queries)
-        if self.enabled:
-            self._queries = (subset or "", *(q or "" for q in queries))
+        """Nothing to install: `sqlite_master` is the log."""
 
     def stop(self) -> None:
         self.enabled = False
@@ -116,12 +97,14 @@ class SqliteTracker:
 
     def snapshot(self, ignored: frozenset[str]) -> SchemaSnapshot:
         conn = self.connection
-        master = self._rows(cs._MASTER)
+        master = self._rows(_MASTER)
         if self._alarm or self._master is None:
             self._alarm = False
             self._full(master)
         elif master != self._master:
             self._refresh(master)
+        else:
+            self.stats = self.stats.same()
         if conn.in_transaction():
             conn.commit()
         return self._assemble(ignored)
@@ -133,7 +116,8 @@ class SqliteTracker:
         return rows
 
     def _full(self, master: list[MasterRow]) -> None:
-        snap = cs.capture_sqlite(self.connection)
+        snap = capture_sqlite(self.connection)
+        self.stats = self.stats.full()
         self._tables.clear()
         self._triggers.clear()
         self._referenced_by.clear()
@@ -169,6 +153,8 @@ class SqliteTracker:
                 self._drop_table(cached)  # dropped, or renamed to another case
         if scope:
             self._read_tables(scope, direct)
+        else:
+            self.stats = self.stats.scoped(())
         if any(r[0] == "view" for r in changed):
             views = [r for r in master if r[0] == "view"]
             self._views = tuple(
@@ -179,12 +165,12 @@ class SqliteTracker:
 
     def _read_tables(self, scope: Sequence[str], direct: frozenset[str]) -> None:
         """Read `scope` (lower-case names); `direct`: those whose own text changed."""
-        assert self._queries is not None
         param = (json.dumps(list(scope)),)
-        master, columns, foreign_keys, index_columns = (self._rows(q, param) for q in self._queries)
-        snap = cs.snapshot_from_rows(
+        master, columns, foreign_keys, index_columns = (self._rows(q, param) for q in _SCOPED)
+        snap = snapshot_from_rows(
             master, columns=columns, foreign_keys=foreign_keys, index_columns=index_columns
         )
+        self.stats = self.stats.scoped(t.name for t in snap.tables)
         for table in snap.tables:
             triggers = tuple(t for t in snap.triggers if t.table == table.name)
             self._set_table(table, triggers, keep=table.name.lower() not in direct)

@@ -4,7 +4,7 @@ A `SchemaSnapshot` is captured from a live database (see `capture_postgres` and
 `capture_sqlite`) and compared with another one (see `diff`). It records meaning, not
 rendering: columns are keyed by name (their order is not compared), constraint names are
 kept where the database has them, NOT NULL is a column property rather than a named
-constraint, and every text the database renders (types, defaults, check expressions,
+constraint, table and column comments are schema (PostgreSQL's `COMMENT ON`), and every text the database renders (types, defaults, check expressions,
 index expressions) is normalized by the capture module before it lands here.
 
 Its canonical form is `to_dict()`: nested dicts keyed by stable names, so that one
@@ -40,7 +40,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Column:
-    """One column: normalized type, nullability, server default, identity."""
+    """One column: normalized type, nullability, server default, identity, comment."""
 
     name: str
     type: str
@@ -50,6 +50,8 @@ class Column:
     identity: str | None = None
     #: expression of a generated (computed) column, or None
     generated: str | None = None
+    #: `COMMENT ON COLUMN` (PostgreSQL; SQLite has no comments)
+    comment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +60,7 @@ class Column:
             "default": self.default,
             "identity": self.identity,
             "generated": self.generated,
+            "comment": self.comment,
         }
 
 
@@ -147,6 +150,8 @@ class Table:
     unique_constraints: tuple[UniqueConstraint, ...] = ()
     check_constraints: tuple[CheckConstraint, ...] = ()
     indexes: tuple[Index, ...] = ()
+    #: `COMMENT ON TABLE` (PostgreSQL; SQLite has no comments)
+    comment: str | None = None
 
     def column(self, name: str) -> Column | None:
         for col in self.columns:
@@ -162,6 +167,7 @@ class Table:
             "unique_constraints": {u.key: u.to_dict() for u in self.unique_constraints},
             "check_constraints": {c.key: c.to_dict() for c in self.check_constraints},
             "indexes": {i.name: i.to_dict() for i in self.indexes},
+            "comment": self.comment,
         }
 
 
@@ -335,64 +341,9 @@ class SchemaSnapshot:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SchemaSnapshot:
         """Rebuild a snapshot from its canonical form (as stored in a file)."""
-        tables = []
-        for tname, t in data.get("tables", {}).items():
-            tables.append(
-                Table(
-                    name=tname,
-                    columns=tuple(
-                        Column(name=cname, **c) for cname, c in t.get("columns", {}).items()
-                    ),
-                    primary_key=tuple(t.get("primary_key", ())),
-                    foreign_keys=tuple(
-                        ForeignKey(
-                            name=None if k.startswith("(") else k,
-                            columns=tuple(fk["columns"]),
-                            ref_table=fk["ref_table"],
-                            ref_columns=tuple(fk["ref_columns"]),
-                            on_delete=fk.get("on_delete", "NO ACTION"),
-                            on_update=fk.get("on_update", "NO ACTION"),
-                            deferrable=fk.get("deferrable", False),
-                        )
-                        for k, fk in t.get("foreign_keys", {}).items()
-                    ),
-                    unique_constraints=tuple(
-                        UniqueConstraint(
-                            name=None if k.startswith("unique(") else k, columns=tuple(u["columns"])
-                        )
-                        for k, u in t.get("unique_constraints", {}).items()
-                    ),
-                    check_constraints=tuple(
-                        CheckConstraint(
-                            name=None if k.startswith("check(") else k, expression=c["expression"]
-                        )
-                        for k, c in t.get("check_constraints", {}).items()
-                    ),
-                    indexes=tuple(
-                        Index(
-                            name=iname,
-                            elements=tuple(i["elements"]),
-                            unique=i.get("unique", False),
-                            predicate=i.get("predicate"),
-                            method=i.get("method"),
-                        )
-                        for iname, i in t.get("indexes", {}).items()
-                    ),
-                )
-            )
-        return cls(
-            dialect=data["dialect"],
-            tables=tuple(tables),
-            enums=tuple(EnumType(n, tuple(labels)) for n, labels in data.get("enums", {}).items()),
-            sequences=tuple(Sequence(name=n, **s) for n, s in data.get("sequences", {}).items()),
-            views=tuple(View(name=n, **v) for n, v in data.get("views", {}).items()),
-            functions=tuple(Function(name=n, **f) for n, f in data.get("functions", {}).items()),
-            triggers=tuple(
-                Trigger(name=k.split(".", 1)[1], table=t["table"], definition=t["definition"])
-                for k, t in data.get("triggers", {}).items()
-            ),
-            extensions=tuple(data.get("extensions", ())),
-        )
+        from migration_gate.snapshot.model_load import snapshot_from_dict
+
+        return snapshot_from_dict(data)
 
     def without_tables(self, *names: str) -> SchemaSnapshot:
         """A copy without the named tables (e.g. Alembic's own `alembic_version`)."""

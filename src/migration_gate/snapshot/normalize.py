@@ -3,17 +3,27 @@
 Databases render the same meaning in many ways: PostgreSQL adds casts (`'x'::character
 varying`, `(role)::text`) and turns `IN (...)` into `= ANY (ARRAY[...])`; SQLite keeps the
 text of the `CREATE` statement as it was written, in whatever quoting and spacing the author
-(or Alembic's batch mode) used. Everything here turns such text into one canonical spelling:
-a small SQL tokenizer (`tokenize`) and a renderer that joins tokens with fixed spacing, plus
-the rewrites a snapshot needs (`sql_expression`, `default`, `sql_type`, `type_family`).
+(or Alembic's batch mode) used. Everything here turns such text into one canonical spelling,
+with the tokenizer and renderer of `sqltokens` and the type names of `sqltypes` (both
+re-exported here): `sql_expression`, `default`, `view_definition`, `trigger_definition`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import NamedTuple
+
+from migration_gate.snapshot.sqltokens import (
+    Token,
+    collapse_whitespace,
+    is_callable,
+    matching_paren,
+    render,
+    split_top_level,
+    tokenize,
+)
+from migration_gate.snapshot.sqltypes import sql_type, type_family
 
 __all__ = [
     "Token",
@@ -32,156 +42,9 @@ __all__ = [
     "view_definition",
 ]
 
-
-class Token(NamedTuple):
-    """One SQL token. `kind` is "str", "ident" (a quoted identifier, unquoted in `text`),
-    "word" (a bare word: keyword or identifier), "num" or "op"."""
-
-    kind: str
-    text: str
-
-
-# White space and comments are skipped as the prefix of each token; the most frequent
-# kinds come first.
-_TOKEN_PATTERN = r"""
-    \s*(?:(?:--[^\n]*|/\*.*?\*/)\s*)*
-    (?:
-     (?P<str>[EeXxBbNn]?'(?:[^']|'')*')
-    |(?P<word>[^\W\d]\w*|\$\d+)
-    |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    |(?P<dq>"(?:[^"]|"")*")
-    |(?P<bq>`(?:[^`]|``)*`)
-    {brackets}
-    |(?P<dollar>\$(?P<tag>[A-Za-z_]\w*|)\$.*?\$(?P=tag)\$)
-    |(?P<op>::|\|\||<=|>=|<>|!=|->>|->|\#>>|\#>|@>|<@|&&|!?~~?\*?|[^\w\s'"`])
-    )
-    """
-_TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=""), re.S | re.X)
-_SQLITE_TOKEN_RE = re.compile(_TOKEN_PATTERN.format(brackets=r"|(?P<brk>\[[^\]]*\])"), re.S | re.X)
-_QUOTES = {"dq": '"', "bq": "`"}
-
-
-def tokenize(text: str, *, bracket_quotes: bool = False) -> list[Token]:
-    """Split SQL into tokens, dropping white space and comments.
-
-    `bracket_quotes` reads `[name]` as a quoted identifier (SQLite); otherwise brackets
-    are array syntax (PostgreSQL).
-    """
-    pattern = _SQLITE_TOKEN_RE if bracket_quotes else _TOKEN_RE
-    tokens: list[Token] = []
-    append = tokens.append
-    for m in pattern.finditer(text):
-        kind = m.lastgroup or "op"
-        value = m.group(kind)
-        if kind in _RENAMED:
-            kind, value = _RENAMED[kind], _unquote(kind, value)
-        append(_new_token(Token, (kind, value)))
-    return tokens
-
-
-_new_token = tuple.__new__  # Token(kind, text) without the Python-level __new__: hot path
-_RENAMED = {"dq": "ident", "bq": "ident", "brk": "ident", "dollar": "str"}
-
-
-def _unquote(kind: str, value: str) -> str:
-    if kind == "dollar":
-        return value
-    if kind == "brk":
-        return value[1:-1]
-    q = _QUOTES[kind]
-    return value[1:-1].replace(q + q, q)
-
-
-def matching_paren(tokens: Sequence[Token], start: int) -> int:
-    """Index of the `)` or `]` that closes the bracket at `start` (or `len(tokens)`)."""
-    depth = 0
-    for i in range(start, len(tokens)):
-        tok = tokens[i]
-        if tok.kind != "op":
-            continue
-        if tok.text in ("(", "["):
-            depth += 1
-        elif tok.text in (")", "]"):
-            depth -= 1
-            if depth == 0:
-                return i
-    return len(tokens)
-
-
-def split_top_level(tokens: Sequence[Token], sep: str = ",") -> list[list[Token]]:
-    """Split at `sep` tokens that are outside any parentheses or brackets."""
-    parts: list[list[Token]] = [[]]
-    depth = 0
-    for tok in tokens:
-        if tok.kind == "op":
-            text = tok.text
-            if text in ("(", "["):
-                depth += 1
-            elif text in (")", "]"):
-                depth -= 1
-            elif depth == 0 and text == sep:
-                parts.append([])
-                continue
-        parts[-1].append(tok)
-    return [p for p in parts if p]
-
-
-# -- rendering ------------------------------------------------------------------------------
-
-#: words after which "(" opens a parenthesized expression or list, not a function call
-# fmt: off
-_KEYWORDS = frozenset({
-    "all", "and", "any", "as", "between", "by", "case", "check", "default", "distinct", "else",
-    "end", "escape", "exists", "filter", "from", "having", "ilike", "in", "is", "join", "key",
-    "like", "not", "on", "or", "over", "references", "return", "returns", "select", "set",
-    "similar", "then", "to", "unique", "using", "values", "when", "where", "with", "within",
-})
-# fmt: on
 _LPAREN = Token("op", "(")
-_LBRACKET = Token("op", "[")
 _CAST = Token("op", "::")
 _SEMICOLON = Token("op", ";")
-_NO_SPACE_BEFORE = frozenset({")", "]", ",", ".", "::", ";"})
-_NO_SPACE_AFTER = frozenset({"(", "[", ".", "::"})
-_UNARY_AFTER = frozenset({"(", "[", ",", "=", "<", ">", "<=", ">=", "<>", "!=", "+", "-", "*", "/"})
-
-
-def _is_callable(tok: Token) -> bool:
-    return tok.kind == "ident" or (tok.kind == "word" and tok.text.lower() not in _KEYWORDS)
-
-
-def _needs_space(prev: Token, tok: Token, before_prev: Token | None) -> bool:
-    if tok.kind == "op" and tok.text in _NO_SPACE_BEFORE:
-        return False
-    if prev.kind == "op" and prev.text in _NO_SPACE_AFTER:
-        return False
-    if tok == _LPAREN and _is_callable(prev):
-        return False
-    if tok == _LBRACKET and (prev.kind in ("word", "ident") or prev.text in (")", "]")):
-        return False
-    # a unary sign sticks to its operand: "x > -1", "(-1)"
-    return not (
-        prev.kind == "op"
-        and prev.text in ("-", "+")
-        and (
-            before_prev is None
-            or (before_prev.kind == "op" and before_prev.text in _UNARY_AFTER)
-            or (before_prev.kind == "word" and before_prev.text.lower() in _KEYWORDS)
-        )
-    )
-
-
-def render(tokens: Sequence[Token]) -> str:
-    """Join tokens with canonical spacing. Words and identifiers are lowercased and
-    identifiers lose their quotes; string literals are kept as they are."""
-    out: list[str] = []
-    for i, tok in enumerate(tokens):
-        text = tok.text if tok.kind == "str" else tok.text.lower()
-        if i and _needs_space(tokens[i - 1], tok, tokens[i - 2] if i > 1 else None):
-            out.append(" ")
-        out.append(text)
-    return "".join(out)
-
 
 # -- expression rewrites --------------------------------------------------------------------
 
@@ -295,7 +158,7 @@ def _drop_redundant_parens(tokens: list[Token]) -> list[Token]:
             inner = tokens[i + 1 : close]
             prev = tokens[i - 1] if i else None
             after_call = prev is not None and (
-                _is_callable(prev) or (prev.kind == "word" and prev.text.lower() in _LIST_WORDS)
+                is_callable(prev) or (prev.kind == "word" and prev.text.lower() in _LIST_WORDS)
             )
             double = strip_outer_parens(inner) != inner
             if close < len(tokens) and ((not after_call and _is_atom(inner)) or double):
@@ -318,7 +181,44 @@ def _expression_tokens(text: str, *, dialect: str | None) -> list[Token]:
     tokens = tokenize(text, bracket_quotes=dialect == "sqlite")
     while tokens and tokens[-1] == _SEMICOLON:
         tokens.pop()
-    return _canonical(tokens)
+    return _canonical(_current_time(tokens, sqlite=dialect == "sqlite"))
+
+
+#: calls that are another spelling of CURRENT_TIMESTAMP (PostgreSQL: the transaction's start)
+_NOW_CALLS = frozenset({"now", "transaction_timestamp"})
+#: SQLite's date and time functions of 'now' alone, and the keyword each one equals
+_SQLITE_NOW = {"datetime": "current_timestamp", "date": "current_date", "time": "current_time"}
+_RPAREN = Token("op", ")")
+
+
+def _current_time(tokens: list[Token], *, sqlite: bool) -> list[Token]:
+    """One spelling of the current time: `now()` and `transaction_timestamp()` (and, on
+    SQLite, `datetime('now')`, `date('now')`, `time('now')`) become `current_timestamp`
+    (`current_date`, `current_time`): the same function, so the same meaning."""
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        word = tok.text.lower() if tok.kind == "word" else ""
+        qualified = bool(out) and out[-1].text == "."
+        if word in _NOW_CALLS and not qualified and tokens[i + 1 : i + 3] == [_LPAREN, _RPAREN]:
+            out.append(Token("word", "current_timestamp"))
+            i += 3
+            continue
+        if (
+            sqlite
+            and word in _SQLITE_NOW
+            and tokens[i + 1 : i + 2] == [_LPAREN]
+            and tokens[i + 3 : i + 4] == [_RPAREN]
+            and tokens[i + 2].kind == "str"
+            and tokens[i + 2].text.lower() == "'now'"
+        ):
+            out.append(Token("word", _SQLITE_NOW[word]))
+            i += 4
+            continue
+        out.append(tok)
+        i += 1
+    return out
 
 
 def _canonical(tokens: list[Token]) -> list[Token]:
@@ -333,8 +233,8 @@ def sql_expression(text: str, *, dialect: str | None = None) -> str:
 
     Collapses white space; lowercases keywords and identifiers (not string literals); drops
     identifier quotes, redundant parentheses, casts to text types and casts of literals;
-    rewrites PostgreSQL's `x = ANY (ARRAY[...])` as `x in (...)`. With `dialect="sqlite"`,
-    `[name]` is a quoted identifier.
+    rewrites PostgreSQL's `x = ANY (ARRAY[...])` as `x in (...)` and every spelling of the
+    current time as one. With `dialect="sqlite"`, `[name]` is a quoted identifier.
     """
     return render(_expression_tokens(text, dialect=dialect))
 
@@ -342,10 +242,15 @@ def sql_expression(text: str, *, dialect: str | None = None) -> str:
 _QUOTED_NUMBER_RE = re.compile(r"^'([-+]?(?:\d+\.?\d*|\.\d+))'$")
 
 
+#: SQLite stores booleans as integers: TRUE is 1 (what SQLAlchemy's `sa.true()` renders)
+_SQLITE_BOOLEANS = {"true": "1", "false": "0"}
+
+
 @lru_cache(maxsize=8192)
 def default(dialect: str, text: str | None) -> str | None:
     """Canonical server default: `'x'::character varying` → `'x'`, `('x')` → `'x'`,
-    `nextval('s'::regclass)` → `nextval('s')`, `'-1'::integer` → `-1`, `now()` kept."""
+    `nextval('s'::regclass)` → `nextval('s')`, `'-1'::integer` → `-1`, `now()` and
+    `CURRENT_TIMESTAMP` → `current_timestamp` (see `_current_time`); on SQLite, `TRUE` → `1`."""
     if text is None or not text.strip():
         return None
     tokens = _expression_tokens(text, dialect=dialect)
@@ -353,128 +258,15 @@ def default(dialect: str, text: str | None) -> str | None:
         m = _QUOTED_NUMBER_RE.match(tokens[0].text)
         if m:
             return m.group(1)
-    return render(tokens)
-
-
-def collapse_whitespace(text: str) -> str:
-    """Runs of white space become one space; ends are stripped."""
-    return " ".join(text.split())
+    rendered = render(tokens)
+    if dialect == "sqlite":
+        return _SQLITE_BOOLEANS.get(rendered, rendered)
+    return rendered
 
 
 def function_body(text: str | None) -> str:
     """A function body with white space collapsed (its case and literals are kept)."""
     return collapse_whitespace(text or "")
-
-
-# -- types ----------------------------------------------------------------------------------
-
-_PG_TYPE_NAMES = {
-    "character varying": "varchar",
-    "character": "char",
-    "bpchar": "char",
-    "timestamp without time zone": "timestamp",
-    "timestamp with time zone": "timestamptz",
-    "time without time zone": "time",
-    "time with time zone": "timetz",
-    "bit varying": "varbit",
-    "int": "integer",
-    "int4": "integer",
-    "int8": "bigint",
-    "int2": "smallint",
-    "bool": "boolean",
-    "float8": "double precision",
-    "float4": "real",
-    "decimal": "numeric",
-}
-_PG_TIME_RE = re.compile(r"^(timestamp|time)(\(\d+\))? (with|without) time zone$")
-_MOD_RE = re.compile(r"^(?P<base>.*?)\s*(?P<mod>\([^()]*\))?$")
-
-
-@lru_cache(maxsize=8192)
-def sql_type(dialect: str, text: str) -> str:
-    """Compact type name.
-
-    PostgreSQL (`format_type` output): `character varying(200)` → `varchar(200)`, `timestamp
-    with time zone` → `timestamptz`, `timestamp(3) without time zone` → `timestamp(3)`,
-    `character varying(20)[]` → `varchar(20)[]`, `"MyEnum"` → `MyEnum`. SQLite (declared
-    type): only case and spacing change, `VARCHAR( 200 )` → `varchar(200)`, since SQLite
-    keeps whatever name was declared (and `INT` is not `INTEGER` for a primary key).
-    """
-    t = collapse_whitespace(text)
-    if dialect != "postgresql":
-        return re.sub(r"\s*([(),])\s*", r"\1", t.lower()).replace('"', "")
-    arrays = ""
-    while t.endswith("]") and "[" in t:
-        t, arrays = t[: t.rindex("[")].rstrip(), arrays + "[]"
-    m = _PG_TIME_RE.match(t)
-    if m:
-        return m.group(1) + ("tz" if m.group(3) == "with" else "") + (m.group(2) or "") + arrays
-    parts = _MOD_RE.match(t)
-    assert parts is not None  # the pattern matches any text
-    base = parts.group("base").replace('"', "")
-    mod = re.sub(r"\s+", "", parts.group("mod") or "")
-    return _PG_TYPE_NAMES.get(base, base) + mod + arrays
-
-
-_FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("uuid", ("uuid", "char(32)")),
-    (
-        "integer",
-        (
-            "integer",
-            "int",
-            "bigint",
-            "smallint",
-            "int2",
-            "int4",
-            "int8",
-            "tinyint",
-            "mediumint",
-            "serial",
-            "bigserial",
-            "smallserial",
-        ),
-    ),
-    ("boolean", ("boolean", "bool")),
-    ("datetime", ("timestamp", "timestamptz", "datetime")),
-    ("date", ("date",)),
-    ("time", ("time", "timetz")),
-    ("numeric", ("numeric", "decimal")),
-    ("float", ("real", "double precision", "double", "float", "float4", "float8")),
-    ("json", ("json", "jsonb")),
-    ("binary", ("bytea", "blob", "binary", "varbinary")),
-    (
-        "string",
-        (
-            "varchar",
-            "char",
-            "character",
-            "character varying",
-            "text",
-            "nvarchar",
-            "nchar",
-            "clob",
-            "citext",
-            "string",
-        ),
-    ),
-)
-
-
-def type_family(type_: str, *, enums: Iterable[str] = ()) -> str:
-    """Coarse family of a normalized type on either dialect, for cross-dialect comparison:
-    integer, uuid, string, boolean, datetime, date, time, numeric, float, json, binary, enum,
-    other. `enums` names the enum types of the snapshot; arrays are "other"."""
-    t = type_.strip().lower()
-    if t in set(enums):
-        return "enum"
-    if t.endswith("]"):
-        return "other"
-    base = re.sub(r"\s*\(.*\)$", "", t)
-    for family, names in _FAMILIES:
-        if t in names or base in names:
-            return family
-    return "other"
 
 
 # -- statements -----------------------------------------------------------------------------
