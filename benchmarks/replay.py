@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from migration_gate.chain.runner import StepRunner  # noqa: E402
 from migration_gate.config.settings import load_settings  # noqa: E402
 from migration_gate.db.pg_server import LocalServer, embedded_bin_dir  # noqa: E402
-from migration_gate.replay.pgtools import conninfo  # noqa: E402
+from migration_gate.db.pgtools import conninfo  # noqa: E402
 
 PENDING = ("0004", "0005", "0006", "0007", "0008")
 #: runs the CLI and prints the process's own peak RSS (KiB) on stderr at the end

@@ -66,6 +66,8 @@ CHECK_IDS = frozenset(
         "deploy-failed",
         "api-check-failed",
         "probe-skipped",
+        "chain-load-failed",
+        "index-detail-lost",
     }
 )
 #: checks about the revision graph: they have no dialect

@@ -198,8 +198,8 @@ def test_a_table_rewrite_is_projected_to_the_source_size(
 def test_a_plain_pg_dump_file_replays_without_metadata(
     tmp_path: Path, pg_admin_url: str, pg_url: str
 ) -> None:
+    from migration_gate.db.pgtools import find_tools
     from migration_gate.replay import archive
-    from migration_gate.replay.pgtools import find_tools
 
     retype = ("a2", "a1", "op.execute('ALTER TABLE users ALTER COLUMN age TYPE bigint')", "")
     settings = _settings(tmp_path, pg_admin_url, [USERS, retype])

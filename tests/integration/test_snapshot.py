@@ -14,10 +14,10 @@ from sqlalchemy.pool import NullPool
 from migration_gate.cli import main
 from migration_gate.commands.snapshot import snapshot
 from migration_gate.config.settings import Settings, load_settings
+from migration_gate.db.pgtools import find_tools
 from migration_gate.db.provision import PostgresProvider
 from migration_gate.replay import archive
 from migration_gate.replay.meta import read_meta
-from migration_gate.replay.pgtools import find_tools
 from tests.chain_builder import write_chain
 
 pytestmark = pytest.mark.postgres

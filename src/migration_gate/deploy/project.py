@@ -20,9 +20,8 @@ from migration_gate.config.envs import Deploy
 from migration_gate.config.settings import Settings, Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import urls
-from migration_gate.db.pg_server import embedded_bin_dir
 from migration_gate.db.provision import Provider, provider_for
-from migration_gate.errors import ConfigError, InfrastructureError
+from migration_gate.errors import ConfigError
 
 __all__ = ["Project", "Providers", "Target", "project_for", "target_url", "version_table"]
 
@@ -48,8 +47,8 @@ class Project:
     #: dialect -> a provider of scratch databases (made on first use; the caller closes it)
     scratch: Callable[[str], Provider]
     environ: Mapping[str, str] = field(default_factory=dict)
-    #: bin directories to take pg_dump from, in order (then PATH)
-    bin_dirs: tuple[Path | None, ...] = ()
+    #: `--pg-bin`: pg_dump is taken from there first (then the embedded server's, then PATH)
+    pg_bin: Path | None = None
     #: the Alembic ini as a user would name it (in the `alembic stamp` hint)
     ini: str = "alembic.ini"
     #: `[tool.migration-gate] setup`: run on each scratch database before the chain (never on
@@ -93,14 +92,6 @@ def target_url(url: str, environment: str, url_env: str) -> str:
     return url
 
 
-def _pg_dump_dirs(settings: Settings) -> tuple[Path | None, ...]:
-    try:
-        embedded: Path | None = embedded_bin_dir()
-    except InfrastructureError:
-        embedded = None
-    return (settings.pg_bin, embedded)
-
-
 @contextlib.contextmanager
 def project_for(settings: Settings) -> Iterator[Project]:
     """The project the settings describe; its scratch servers are gone on exit."""
@@ -120,7 +111,7 @@ def project_for(settings: Settings) -> Iterator[Project]:
             lock_file=settings.lock_file,
             scratch=providers,
             environ=settings.environ,
-            bin_dirs=_pg_dump_dirs(settings),
+            pg_bin=settings.pg_bin,
             ini=shown,
             setup=settings.setup_hook(),
         )

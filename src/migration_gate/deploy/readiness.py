@@ -187,7 +187,7 @@ def upgrade_or_raise(
             lock_file=lock_file,
             scratch=providers,
             environ=dict(os.environ if environ is None else environ),
-            bin_dirs=(pg_bin,),
+            pg_bin=pg_bin,
             setup=setup,
         )
         report = run_deploy(project, Target(environment, url, deploy or Deploy()))

@@ -176,7 +176,7 @@ def _deploy(
                 project.root / target.deploy.backup_dir,
                 environment=run.env,
                 at=at,
-                bin_dirs=project.bin_dirs,
+                pg_bin=project.pg_bin,
                 server_major=_major(live.server_version),
                 environ=project.environ,
                 timeout=target.deploy.timeout or None,

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from migration_gate.db.pgtools import PgTools, conninfo, last_error, major_of
 from migration_gate.errors import ConfigError, InfrastructureError
-from migration_gate.replay.pgtools import PgTools, conninfo, last_error, major_of
 from migration_gate.replay.sample import qtable
 
 __all__ = ["ArchiveInfo", "dump", "inspect", "is_archive", "restore"]

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 
 from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
+from migration_gate.db.pgtools import PgTools
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.replay import archive
 from migration_gate.replay.mask import KEY_SETTING
-from migration_gate.replay.pgtools import PgTools
 from migration_gate.replay.sample import TablePlan, qident, qtable
 
 __all__ = ["build_copy", "driver_connection"]

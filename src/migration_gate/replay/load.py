@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migration_gate.db import urls
+from migration_gate.db.pgtools import PgTools, major_of
 from migration_gate.db.provision import Provider
 from migration_gate.errors import ConfigError
 from migration_gate.replay import archive
 from migration_gate.replay.archive import ArchiveInfo
 from migration_gate.replay.meta import SnapshotMeta, read_meta
-from migration_gate.replay.pgtools import PgTools, major_of
 
 __all__ = ["SUFFIXES", "Snapshot", "check_server", "find_snapshots", "open_snapshot", "restore"]
 

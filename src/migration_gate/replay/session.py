@@ -27,11 +27,11 @@ from migration_gate.commands._common import providers
 from migration_gate.config.settings import Settings, Setup
 from migration_gate.config.source import ConfigSource
 from migration_gate.db import engines
+from migration_gate.db.pgtools import PgTools, find_tools
 from migration_gate.db.provision import PostgresProvider, Provider
 from migration_gate.findings import Finding, Report
 from migration_gate.replay import load
 from migration_gate.replay.judge import judge, timings
-from migration_gate.replay.pgtools import PgTools, find_tools
 from migration_gate.replay.run import ProgressFn, replay_snapshot
 from migration_gate.snapshot import SchemaSnapshot
 

@@ -24,13 +24,13 @@ from sqlalchemy.engine import Connection
 from migration_gate.config.settings import Settings
 from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
+from migration_gate.db.pgtools import find_tools, sqlite_copy
 from migration_gate.db.provision import PostgresProvider
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.replay import archive
 from migration_gate.replay.copy import build_copy, mask_key_from
 from migration_gate.replay.mask import MaskSpec
 from migration_gate.replay.meta import SnapshotMeta, TableStats, write_meta
-from migration_gate.replay.pgtools import find_tools
 from migration_gate.replay.sample import plan_copy
 from migration_gate.replay.tables import (
     TableInfo,
@@ -160,16 +160,7 @@ def _take_sqlite(request: SnapshotRequest) -> SnapshotMeta:
     path = urls.parse(request.url).database
     if not path or path == ":memory:" or not Path(path).is_file():
         raise ConfigError(f"no SQLite database at {urls.mask(request.url)}")
-    request.output.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    dst = sqlite3.connect(request.output)
-    try:
-        src.backup(dst)
-    except sqlite3.Error as exc:
-        raise InfrastructureError(f"copying {path} failed: {exc}") from None
-    finally:
-        dst.close()
-        src.close()
+    sqlite_copy(path, request.output)
     with _connect(f"sqlite:///{request.output}") as conn:
         return _meta(request, "sqlite", conn)
 

@@ -33,6 +33,7 @@ from migration_gate.checks.probe.references import (
     resolve,
 )
 from migration_gate.checks.probe.values import natural, stored
+from migration_gate.snapshot.index_details import parse_element
 from migration_gate.snapshot.model import Column, ForeignKey, SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 
@@ -95,7 +96,7 @@ def in_list_values(table: Table) -> dict[str, tuple[Any, ...]]:
 
 def _unique_sets(table: Table) -> list[set[str]]:
     sets = [set(u.columns) for u in table.unique_constraints]
-    sets += [set(i.elements) for i in table.indexes if i.unique]
+    sets += [{parse_element(e).expression for e in i.elements} for i in table.indexes if i.unique]
     if table.primary_key:
         sets.append(set(table.primary_key))
     return sets

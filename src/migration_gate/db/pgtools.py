@@ -22,7 +22,15 @@ from sqlalchemy.engine import URL
 from migration_gate.db import urls
 from migration_gate.errors import InfrastructureError
 
-__all__ = ["PgTools", "conninfo", "find_tools", "last_error", "major_of"]
+__all__ = [
+    "PgTools",
+    "conninfo",
+    "find_tools",
+    "last_error",
+    "major_of",
+    "pg_dump_for",
+    "sqlite_copy",
+]
 
 #: libpq keywords a URL's query may carry through to the programs
 _LIBPQ_KEYS = frozenset(
@@ -188,3 +196,53 @@ def find_tools(pg_bin: Path | None, environ: Mapping[str, str] | None = None) ->
     if pg_bin is not None:
         return PgTools(Path(pg_bin), environ, embedded)
     return PgTools(embedded, environ, embedded)
+
+
+def pg_dump_for(
+    server_major: int | None, pg_bin: Path | None, environ: Mapping[str, str] | None = None
+) -> PgTools:
+    """Tools whose pg_dump can dump a server of `server_major` (pg_dump must be at least as
+    new as the server): `--pg-bin`, else the embedded server's, else PATH; the first new
+    enough wins. An InfrastructureError names the versions tried."""
+    environ = dict(environ or {})
+    from migration_gate.db.pg_server import embedded_bin_dir
+
+    try:
+        embedded: Path | None = embedded_bin_dir()
+    except InfrastructureError:
+        embedded = None
+    seen: list[str] = []
+    for directory in dict.fromkeys((pg_bin, embedded, None)):
+        if directory is not None and not (directory / "pg_dump").exists():
+            continue
+        tools = PgTools(directory, environ, embedded)
+        try:
+            major = tools.major("pg_dump")
+        except InfrastructureError as exc:
+            seen.append(str(exc))
+            continue
+        if server_major is None or major >= server_major:
+            return tools
+        seen.append(f"{tools.path('pg_dump')} (PostgreSQL {major})")
+    raise InfrastructureError(
+        f"no pg_dump as new as the server (PostgreSQL {server_major or '?'}) was found"
+        + (f"; tried {'; '.join(seen)}" if seen else ""),
+        hint="install the PostgreSQL client of that version, or pass --pg-bin DIR",
+    )
+
+
+def sqlite_copy(source: str, target: Path) -> None:
+    """A consistent copy of a SQLite database file through SQLite's online backup API (the
+    source is opened read-only); an InfrastructureError when it cannot be made."""
+    import sqlite3
+
+    target.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    except sqlite3.Error as exc:
+        raise InfrastructureError(f"copying {source} failed: {exc}") from None
+    finally:
+        dst.close()
+        src.close()
