@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from migration_gate.db import engines
 from migration_gate.db.provision import PostgresProvider, SqliteProvider
-from migration_gate.db.urls import SQLALCHEMY_2
+from migration_gate.db.urls import PG_DRIVER, SQLALCHEMY_2
 
 
 def _install_sa_compat() -> None:
@@ -39,6 +40,11 @@ def _install_sa_compat() -> None:
 
 
 _install_sa_compat()
+
+
+def pytest_report_header() -> str:
+    """Which SQLAlchemy and PostgreSQL driver this run tests (the suite runs on 2 and 1.4)."""
+    return f"SQLAlchemy {sa.__version__}, PostgreSQL through {PG_DRIVER}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
