@@ -47,11 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -59,7 +57,10 @@ from generate import ChainSpec, generate, revision_id
 
 import migration_gate
 from migration_gate.checks.base import RoundtripCheck
+from migration_gate.db.engines import engine as tool_engine
 from migration_gate.db.provision import PostgresProvider, Provider, SqliteProvider
+from migration_gate.db.urls import PG_ASYNC_DRIVER
+from migration_gate.db.urls import parse as parse_url
 from migration_gate.snapshot import capture
 from migration_gate.walk.run import WalkOptions
 
@@ -122,7 +123,7 @@ def floor(
     """Per-migration up → down → up with alembic.command, one connection, no checks
     (`marks`: gets the time before the first revision, then at the end of each)."""
     config = Config(str(ini))
-    engine = sa.create_engine(url, poolclass=NullPool)
+    engine = tool_engine(url)  # 2.0-style Connection (commit()) on SQLAlchemy 1.4 too
     with engine.connect() as conn:
         config.attributes["connection"] = conn
         scope = contextlib.nullcontext() if naive else _one_script_directory(config)
@@ -302,7 +303,7 @@ def pytest_alembic(work: Path, ini: Path, url: str) -> tuple[float, str]:
 
 
 def gauntlet(work: Path, ini: Path, url: str) -> tuple[float, str]:
-    async_url = sa.make_url(url).set(drivername="postgresql+psycopg_async")
+    async_url = parse_url(url).set(drivername=f"postgresql+{PG_ASYNC_DRIVER}")
     return _pytest_peer(
         work,
         "alembic_gauntlet",
@@ -321,7 +322,7 @@ def snapshot_ms(provider: Provider, work: Path, tables: int, repeat: int) -> flo
     url = provider.scratch("bench_snapshot")
     try:
         config = Config(str(ini))
-        engine = sa.create_engine(url, poolclass=NullPool)
+        engine = tool_engine(url)  # 2.0-style Connection (commit()) on SQLAlchemy 1.4 too
         with engine.connect() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")

@@ -74,6 +74,7 @@ def _schema(base: str) -> tuple[int, dict[str, Any]]:
     return answer.status_code, answer.json()
 
 
+@pytest.mark.reference_service
 def test_the_reference_service_deploys_as_documented(
     tmp_path: Path, pg_provider: PostgresProvider, pg_admin_url: str
 ) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from migration_gate.db.urls import PG_DRIVER
 from tests.chain_builder import write_chain
 
 SECRET = "Zr9-pa55w0rd"
@@ -196,7 +197,7 @@ CASES = [
         "server unreachable, password in URL",
         [*PG, "--pg-url", f"postgresql://u:{SECRET}@127.0.0.1:1/postgres"],
         3,
-        "cannot connect to PostgreSQL at postgresql+psycopg://u:***@127.0.0.1:1/postgres",
+        f"cannot connect to PostgreSQL at postgresql+{PG_DRIVER}://u:***@127.0.0.1:1/postgres",
     ),
     Case(
         "server unreachable, password= parameter",

@@ -64,8 +64,11 @@ def test_comment_on_is_seen_by_the_incremental_capture_and_named_by_the_diff(
             conn.exec_driver_sql("COMMENT ON TABLE users IS 'Accounts'")
             conn.commit()
             after = snaps.snapshot()
-            assert snaps.stats.last_scope == ("users", "users_id_seq")  # and its serial
-            assert snaps.stats.full_reads == 1
+            if conn.dialect.driver == "psycopg":  # the DDL log needs psycopg 3
+                assert snaps.stats.last_scope == ("users", "users_id_seq")  # and its serial
+                assert snaps.stats.full_reads == 1
+            else:  # psycopg2 (SQLAlchemy 1.4): every snapshot is a full read
+                assert snaps.stats.full_reads == 2
         finally:
             snaps.close()
     assert diff(before, after).sentences(added="left behind", removed="missing") == [

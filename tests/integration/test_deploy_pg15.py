@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from migration_gate.commands.drift import drift
@@ -28,7 +29,7 @@ from migration_gate.deploy.run import run_deploy
 from migration_gate.findings import Report
 from tests import deploy_project as dp
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.reference_service]
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -64,7 +65,7 @@ def pg15_url(pg15_server: LocalServer) -> Iterator[str]:
         assert conn.dialect.server_version_info[0] == 15
         conn.exec_driver_sql("DROP DATABASE IF EXISTS live")
         conn.exec_driver_sql("CREATE DATABASE live")
-    yield sa.make_url(pg15_server.url).set(database="live").render_as_string(hide_password=False)
+    yield make_url(pg15_server.url).set(database="live").render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.exec_driver_sql("DROP DATABASE IF EXISTS live WITH (FORCE)")
     admin.dispose()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from migration_gate.commands.lock import lock
+from migration_gate.db import engines
 from tests import deploy_project as dp
 
 pytestmark = pytest.mark.postgres
@@ -142,7 +143,7 @@ class _Blocker:
     """Another session with an open transaction that read `users` (ACCESS SHARE lock)."""
 
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url, poolclass=NullPool)
+        self.engine = engines.engine(url)
         self.conn = self.engine.connect()
         self.conn.exec_driver_sql("SELECT count(*) FROM users")  # the transaction stays open
 

@@ -233,8 +233,8 @@ def test_models_naming_a_class_is_a_usage_error(
 ) -> None:
     ini = write_chain(tmp_path, [USERS])
     (tmp_path / "mymodels.py").write_text(
-        "import sqlalchemy as sa\nfrom sqlalchemy.orm import DeclarativeBase\n\n"
-        "class Base(DeclarativeBase):\n    pass\n"
+        # declarative_base() makes a class on SQLAlchemy 1.4 and 2 alike
+        "from sqlalchemy.orm import declarative_base\n\nBase = declarative_base()\n"
     )
     (tmp_path / "pyproject.toml").write_text("[tool.migration-gate]\nlock_file = 'x.lock'\n")
     assert (

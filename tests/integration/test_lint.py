@@ -202,6 +202,7 @@ def test_config_turns_unsafe_lock_into_errors_and_disables_rules(databases: Any)
     assert quiet.findings == []
 
 
+@pytest.mark.reference_service
 @pytest.mark.postgres
 def test_reference_chain_lints_clean_with_its_declared_destructive_step(databases: Any) -> None:
     report = lint_chain(load_settings(ROOT / "alembic.ini"), databases("all"))

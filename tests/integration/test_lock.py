@@ -206,6 +206,7 @@ def test_cli_lock_help_lists_the_options() -> None:
     assert "--check" in proc.stdout and "--base-ref" in proc.stdout and "--schemas" in proc.stdout
 
 
+@pytest.mark.reference_service
 @pytest.mark.postgres
 def test_committed_reference_lock_is_what_lock_generates(pg_provider: PostgresProvider) -> None:
     """STYLE rule 11: the committed lock file is regenerated and compared."""

@@ -330,6 +330,7 @@ def test_there_is_a_cross_dialect_chain() -> None:
     assert [c.name for c in _cross_dialect_chains()] == ["probe_pg_only_column"]
 
 
+@pytest.mark.reference_service
 @pytest.mark.postgres
 def test_reference_chain_stays_green_with_the_probe_on_both_dialects(pg_admin_url: str) -> None:
     settings = load_settings(ROOT / "alembic.ini", pg_url=pg_admin_url)

@@ -94,6 +94,7 @@ def test_the_reference_snapshots_are_small_and_say_how_they_were_made() -> None:
     assert main is not None and main.sample and main.tables["messages"].rows > main.sample
 
 
+@pytest.mark.reference_service
 def test_the_reference_snapshots_replay_green(pg_admin_url: str) -> None:
     report = replay(load_settings(ROOT / "alembic.ini", pg_url=pg_admin_url))
     assert report.ok, report.errors()
@@ -110,6 +111,7 @@ def test_the_reference_snapshots_replay_green(pg_admin_url: str) -> None:
     assert any("rewrote messages" in m for m in _checks(report, "dev.dump")["table-rewrite"])
 
 
+@pytest.mark.reference_service
 def test_without_the_repair_dev_is_replay_drift_naming_the_enum(
     tmp_path: Path, pg_admin_url: str
 ) -> None:
@@ -124,6 +126,7 @@ def test_without_the_repair_dev_is_replay_drift_naming_the_enum(
     assert report.steps == []  # dev is at 0007, the head of this chain
 
 
+@pytest.mark.reference_service
 def test_post_mortem_001s_drop_and_recreate_on_main_is_data_loss(
     tmp_path: Path, pg_admin_url: str
 ) -> None:

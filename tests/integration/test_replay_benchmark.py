@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.postgres
+@pytest.mark.reference_service  # it replays the reference chain's snapshots
 def test_the_replay_benchmark_runs_at_a_tiny_scale(tmp_path: Path, pg_admin_url: str) -> None:
     out = tmp_path / "results.json"
     proc = subprocess.run(

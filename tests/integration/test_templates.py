@@ -3,8 +3,8 @@
 Each project is generated in the test by `alembic init` (generic, async, pyproject), with one
 revision of ours; the gate must walk it without any change to the generated env.py. The
 async template runs its migrations on an async engine: the gate hands it an async driver
-URL (aiosqlite, psycopg's async mode). A `config_factory` that sets the URL the usual way
-(`config.set_main_option("sqlalchemy.url", url)`) works too.
+URL (aiosqlite, psycopg's async mode; asyncpg on SQLAlchemy 1.4). A `config_factory` that
+sets the URL the usual way (`config.set_main_option("sqlalchemy.url", url)`) works too.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from alembic import command
 from alembic.config import Config
 
 from migration_gate.cli import main
+from migration_gate.db.urls import PG_ASYNC_DRIVER, PG_DRIVER
 
 REVISION = '''\
 """users"""
@@ -86,7 +87,7 @@ def test_a_config_factory_that_sets_the_url_the_usual_way(
                 config = Config({str(ini)!r})
                 if url is not None:
                     # the async driver is the factory's to choose: its env.py is async
-                    url = url.replace("postgresql+psycopg://", "postgresql+psycopg_async://")
+                    url = url.replace("postgresql+{PG_DRIVER}://", "postgresql+{PG_ASYNC_DRIVER}://")
                     config.set_main_option("sqlalchemy.url", url)
                 return config
             """

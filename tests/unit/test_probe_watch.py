@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from migration_gate.checks.probe.watch import DataWatch, may_change_rows
+from migration_gate.db import engines
 
 
 @pytest.mark.parametrize(
@@ -69,7 +69,7 @@ def test_a_custom_version_table_is_bookkeeping_too() -> None:
 def test_the_watch_keeps_what_deletes_or_rewrites_with_its_row_count(tmp_path: Path) -> None:
     """On a real SQLite connection: the statements a finding can name, with the rows the
     database says they touched; never the probe's own; forgotten once taken."""
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    engine = engines.engine(f"sqlite:///{tmp_path / 'w.db'}")
     try:
         with engine.connect() as conn:
             watch = DataWatch(conn)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from migration_gate.db.urls import dialect_of, mask, mask_text, sync_url
+from migration_gate.db.urls import PG_DRIVER, dialect_of, mask, mask_text, sync_url
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
 
@@ -23,9 +24,14 @@ def test_bad_url_is_a_config_error_without_the_password() -> None:
 
 
 def test_async_drivers_map_to_sync_ones() -> None:
-    assert sync_url("postgresql+asyncpg://u@h/d").drivername == "postgresql+psycopg"
+    # psycopg 3 on SQLAlchemy 2, psycopg2 on 1.4 (which has no psycopg 3 dialect)
+    expected = "psycopg" if int(sa.__version__.split(".")[0]) >= 2 else "psycopg2"
+    assert expected == PG_DRIVER
+    assert sync_url("postgresql+asyncpg://u@h/d").drivername == f"postgresql+{PG_DRIVER}"
+    assert sync_url("postgresql+psycopg_async://u@h/d").drivername == f"postgresql+{PG_DRIVER}"
+    assert sync_url("postgresql+psycopg://u@h/d").drivername == f"postgresql+{PG_DRIVER}"
     assert sync_url("sqlite+aiosqlite:///x.db").drivername == "sqlite+pysqlite"
-    assert sync_url("postgresql://u@h/d").drivername == "postgresql+psycopg"
+    assert sync_url("postgresql://u@h/d").drivername == f"postgresql+{PG_DRIVER}"
 
 
 def test_report_shape_and_ok() -> None:

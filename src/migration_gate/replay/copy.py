@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-import sqlalchemy as sa
 
 from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
@@ -36,27 +35,20 @@ __all__ = ["build_copy", "driver_connection"]
 
 @contextlib.contextmanager
 def driver_connection(url: str, what: str) -> Iterator[psycopg.Connection[Any]]:
-    """A psycopg connection in autocommit mode (transactions are explicit)."""
-    engine = engines.engine(url)
+    """A psycopg 3 connection in autocommit mode (transactions are explicit), whichever
+    driver SQLAlchemy uses (psycopg2 on SQLAlchemy 1.4)."""
     try:
-        try:
-            fairy = engine.raw_connection()
-        except sa.exc.DBAPIError as exc:
-            raise InfrastructureError(
-                f"cannot connect to {what} at {urls.mask(url)}: {error_text(exc)}",
-                hint="check the URL and that the server is running",
-            ) from None
-        conn = fairy.driver_connection
-        assert isinstance(conn, psycopg.Connection)
-        try:
-            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                conn.rollback()
-            conn.autocommit = True
-            yield conn
-        finally:
-            fairy.close()
+        conn = engines.psycopg_connect(url)
+    except psycopg.Error as exc:
+        raise InfrastructureError(
+            f"cannot connect to {what} at {urls.mask(url)}: {error_text(exc)}",
+            hint="check the URL and that the server is running",
+        ) from None
+    try:
+        conn.autocommit = True
+        yield conn
     finally:
-        engine.dispose()
+        conn.close()
 
 
 def _pick(cur: psycopg.Cursor[Any], plan: TablePlan) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from migration_gate.db import engines
+from migration_gate.db.failure import error_code
 from migration_gate.replay.sample import qident, qtable
 
 __all__ = ["Offending", "find_offending", "offending_query"]
@@ -190,7 +191,7 @@ def find_offending(url: str, exc: BaseException) -> Offending | None:
                     ).first()
                 )
             found_pg = offending_query(
-                getattr(orig, "sqlstate", None),
+                error_code(db_error),  # psycopg's sqlstate, psycopg2's pgcode
                 table=table,
                 column=column,
                 detail=str(getattr(diag, "message_detail", "") or ""),
