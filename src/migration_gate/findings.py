@@ -85,9 +85,9 @@ class StepTiming:
         return {
             "target": self.target,
             "revision": self.revision,
-            "seconds": round(self.seconds, 4),
+            "seconds": self.seconds,
             "status": self.status,
-            "lock_seconds": None if self.lock_seconds is None else round(self.lock_seconds, 4),
+            "lock_seconds": self.lock_seconds,
         }
 
     @classmethod
@@ -160,7 +160,8 @@ class Report:
             "command": self.command,
             "ok": self.ok,
             "findings": [f.to_dict() for f in self.findings],
-            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            # exact: a report rebuilt from its JSON renders to the same digits
+            "timings": dict(self.timings),
         }
         for name in ("checked", "sql", "silenced", "written"):
             value = getattr(self, name)

@@ -134,8 +134,8 @@ class DeploySection:
         for key in ("before", "after", "head", "notes"):
             out[key] = list(out[key])
         out["plan"] = [asdict(p) for p in self.plan]
-        out["applied"] = [{**asdict(a), "seconds": round(a.seconds, 4)} for a in self.applied]
-        out["ledger"] = [{**asdict(r), "duration": round(r.duration, 4)} for r in self.ledger]
+        out["applied"] = [asdict(a) for a in self.applied]
+        out["ledger"] = [asdict(r) for r in self.ledger]
         return out
 
     @classmethod
