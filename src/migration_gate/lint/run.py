@@ -136,7 +136,8 @@ def lint_chain(
     report = Report("lint")
     cfg = load_lint_config(settings.lint, enum_naming=settings.raw.get("enum_naming"))
     binary = _squawk_binary(cfg, databases)
-    script = load_script(settings.alembic_config())
+    base_config = settings.alembic_config()
+    script = load_script(base_config)
     dirs = [Path(p) for p in script._version_locations]
     revs = load_chain(script)
     infos = {r.revision: r for r in revs}
@@ -157,13 +158,17 @@ def lint_chain(
     elif targets:
         for dialect, url in databases.items():
             t1 = time.perf_counter()
+            config = settings.alembic_config(url)
+            location = config.get_main_option("script_location")
+            same = location == base_config.get_main_option("script_location")
             walks[dialect] = walk_up(
-                settings.alembic_config(url),
+                config,
                 url,
                 order,
                 infos,
                 observe=targets,
                 capture_sql=dialect == "postgresql",
+                script=script if same else None,  # the chain read once, unless elsewhere
             )
             report.timings[f"{dialect}.walk"] = time.perf_counter() - t1
             failed = _failure(walks[dialect], infos, settings.root)
