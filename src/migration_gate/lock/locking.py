@@ -14,6 +14,8 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
 from migration_gate.chain import gitrefs
 from migration_gate.chain.checksum import decode_source, first_change_line, source_checksum
 from migration_gate.chain.graph import heads, walk_order
@@ -30,10 +32,10 @@ from migration_gate.lock.lockfile import Current, LockEntry, LockFile, compare, 
 __all__ = ["check_lock", "current_lock", "write_lock"]
 
 
-def _chain(settings: Settings) -> tuple[list[RevisionInfo], list[str]]:
+def _chain(settings: Settings) -> tuple[list[RevisionInfo], list[str], ScriptDirectory]:
     script = load_script(settings.alembic_config())
     revs = load_chain(script)
-    return revs, walk_order(revs)
+    return revs, walk_order(revs), script
 
 
 def _schema_hashes(
@@ -42,14 +44,19 @@ def _schema_hashes(
     revs: list[RevisionInfo],
     order: list[str],
     report: Report,
+    script: ScriptDirectory | None = None,
 ) -> dict[str, dict[str, str]]:
-    """dialect -> revision -> "sha256:<hex>" of the schema after it; failures become findings."""
+    """dialect -> revision -> "sha256:<hex>" of the schema after it; failures become findings.
+    The walks reuse `script` (the chain as loaded) when their config points at it."""
     infos = {r.revision: r for r in revs}
+    loaded = settings.alembic_config().get_main_option("script_location")
     out: dict[str, dict[str, str]] = {}
     for dialect, provider in providers.items():
         t0 = time.perf_counter()
         with ProviderWorkspace(provider, f"lock_{dialect}") as ws:
-            walked = walk_up(settings.alembic_config(ws.url), ws.url, order, infos)
+            config = settings.alembic_config(ws.url)
+            same = config.get_main_option("script_location") == loaded
+            walked = walk_up(config, ws.url, order, infos, script=script if same else None)
         report.timings[f"{dialect}.walk"] = time.perf_counter() - t0
         out[dialect] = {rev: f"sha256:{step.after.sha256()}" for rev, step in walked.steps.items()}
         exc = walked.failure
@@ -73,9 +80,9 @@ def _schema_hashes(
 
 def current_lock(settings: Settings, providers: Mapping[str, Provider], report: Report) -> LockFile:
     """The lock file the chain has now (schema hashes from walks on `providers`)."""
-    revs, order = _chain(settings)
+    revs, order, script = _chain(settings)
     infos = {r.revision: r for r in revs}
-    hashes = _schema_hashes(settings, providers, revs, order, report)
+    hashes = _schema_hashes(settings, providers, revs, order, report, script)
     entries = tuple(
         LockEntry(
             revision=rev,
@@ -172,7 +179,7 @@ def check_lock(
     t0 = time.perf_counter()
     report = Report("lock")
     lock = _read_lock(settings)
-    revs, order = _chain(settings)
+    revs, order, script = _chain(settings)
     base: LockFile | None = None
     if base_ref is not None:
         root = gitrefs.repo_root(
@@ -213,7 +220,7 @@ def check_lock(
         )
     )
     if providers:
-        _check_schemas(settings, providers, lock, current, report, revs, order)
+        _check_schemas(settings, providers, lock, current, report, revs, order, script)
     report.timings["lock.total"] = time.perf_counter() - t0
     return report
 
@@ -226,9 +233,10 @@ def _check_schemas(
     report: Report,
     revs: list[RevisionInfo],
     order: list[str],
+    script: ScriptDirectory | None = None,
 ) -> None:
     edited = {f.revision for f in report.findings if f.is_error}
-    hashes = _schema_hashes(settings, providers, revs, order, report)
+    hashes = _schema_hashes(settings, providers, revs, order, report, script)
     by_rev = {c.revision: c for c in current}
     for dialect, per_rev in hashes.items():
         for rev, now in per_rev.items():
