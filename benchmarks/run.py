@@ -21,8 +21,10 @@ Linearity, two ways: the total at `--also N` over the total at `--n`, and the pa
 revision) over the first and the last `--window` revisions of one walk. The second is
 measured within one run, so a machine that slows down between two runs does not show in it.
 
-Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several) and
-the start-up of `migration-gate --help` (a subprocess, median of several).
+Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several), the
+start-up of `migration-gate --help` (a subprocess, median of several), and (unless
+`--skip-verbs`) the verbs CI runs, `roundtrip`, `lint`, `lock` and `check-models`, on the
+same chain with models, at each N (`verbs.py`).
 
     python benchmarks/run.py --n 200 --also 400            # the table of benchmarks/README.md
     python benchmarks/run.py --n 20 --skip-peers --dialect sqlite
@@ -56,6 +58,7 @@ from sqlalchemy.pool import NullPool
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import ChainSpec, generate, revision_id
+from verbs import render_verbs, time_verbs
 
 import migration_gate
 from migration_gate.db.provision import PostgresProvider, Provider, SqliteProvider
@@ -79,6 +82,8 @@ class Results:
     help_s: float | None = None
     #: ms per revision over the first and the last window of revisions, per (dialect, n, what)
     pace: dict[tuple[str, int, str], tuple[float, float]] = field(default_factory=dict)
+    #: seconds per (dialect or "all", n, verb) of the CLI's verbs (verbs.py)
+    verbs: dict[tuple[str, int, str], float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +100,10 @@ class Results:
             "pace_ms": [
                 {"dialect": d, "n": n, "what": w, "first": round(a, 2), "last": round(b, 2)}
                 for (d, n, w), (a, b) in self.pace.items()
+            ],
+            "verbs": [
+                {"dialect": d, "n": n, "verb": v, "seconds": round(s, 3)}
+                for (d, n, v), s in self.verbs.items()
             ],
             "notes": self.notes,
         }
@@ -437,6 +446,20 @@ def run(args: argparse.Namespace) -> Results:
                     res.times[d, n, name] = seconds
                     if outcome != "passed":
                         res.notes.append(f"{name} on {d}, n={n}: {outcome}")
+            if not args.skip_verbs:
+                _log(f"n={n}: the verbs roundtrip, lint, lock, check-models")
+                pg = providers.get("postgresql")
+                chain = generate(work / f"verbs_{n}", ChainSpec(n=n, models=True, **spec))
+                best, notes = time_verbs(
+                    chain,
+                    pg.admin_url.render_as_string(hide_password=False)
+                    if isinstance(pg, PostgresProvider)
+                    else None,
+                    dialects,
+                    args.repeat,
+                )
+                res.verbs.update({(d, n, v): s for (d, v), s in best.items()})
+                res.notes.extend(notes)
         if "postgresql" in providers and args.snapshot_tables:
             _log(f"snapshot of {args.snapshot_tables} tables")
             res.snapshot_ms["postgresql"] = snapshot_ms(
@@ -515,7 +538,8 @@ def render(res: Results, args: argparse.Namespace) -> str:
         )
         out.append(f"- ours, {d} n={n}: total {total:.2f} s; {shown}")
     out += [f"- note: {note}" for note in res.notes]
-    return "\n".join(out) + "\n"
+    verbs = render_verbs(res.verbs, args.n, args.also)
+    return "\n".join(out) + "\n" + (f"\n{verbs}" if verbs else "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -536,6 +560,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL server to use (default: one embedded server for the run)",
     )
     p.add_argument("--skip-peers", action="store_true", help="do not run pytest-alembic / gauntlet")
+    p.add_argument(
+        "--skip-verbs",
+        action="store_true",
+        help="do not time roundtrip / lint / lock / check-models as the CLI runs them",
+    )
     p.add_argument(
         "--naive-floor",
         action="store_true",
