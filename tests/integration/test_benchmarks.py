@@ -164,3 +164,46 @@ def test_generated_models_match_the_chain_on_both_dialects(
     drifted = tmp_path / "drifted" / "models.py"
     drifted.write_text(drifted.read_text().replace("sa.String(100)", "sa.String(50)"))
     assert main(["-c", str(ini), "check-models", "--pg-url", pg_admin_url, "--quiet"]) == 1
+
+
+@pytest.mark.postgres
+def test_cli_times_whole_processes_for_each_source_tree(tmp_path: Path, pg_admin_url: str) -> None:
+    out = tmp_path / "cli.json"
+    src = str(ROOT / "src")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "cli.py"),
+            "--n",
+            "3",
+            "--repeat",
+            "1",
+            "--src",
+            src,
+            "--src",
+            src,
+            "--verb",
+            "lint --dialect postgresql",
+            "--verb",
+            "check-models --dialect sqlite",
+            "--pg-url",
+            pg_admin_url,
+            "--work",
+            str(tmp_path / "work"),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert results["failed"] == []
+    assert {(t["verb"], t["src"]) for t in results["times"]} == {
+        ("lint --dialect postgresql", src),
+        ("check-models --dialect sqlite", src),
+    }
+    assert len(results["times"]) == 4 and all(t["seconds"] > 0 for t in results["times"])
+    assert "| `lint --dialect postgresql` | 3 |" in proc.stdout
