@@ -14,7 +14,7 @@ Alembic as ``target_metadata`` (what `check-models` compares, and `lint` reads e
 env.py also honours ``config.attributes["target_schema"]`` (alembic-gauntlet runs each
 test in its own PostgreSQL schema): it sets the search_path and the version table schema.
 
-    python benchmarks/generate.py --n 200 --enums --checks --indexes 2 --models benchmarks/.work/chain
+    python benchmarks/generate.py --n 200 --enums --checks --models benchmarks/.work/chain
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ PYPROJECT = """[tool.migration-gate]
 lock_file = "migrations/migration-gate.lock"
 """
 
-MODELS_PY = '''"""Models of a synthetic benchmark chain: the schema its revisions create, as MetaData."""
+MODELS_PY = '''"""Models of a synthetic benchmark chain: the schema its revisions create."""
 import sqlalchemy as sa
 
 N, ENUM_EVERY, CHECK_EVERY, EXTRA_INDEXES = {n}, {enum_every}, {check_every}, {extra_indexes}

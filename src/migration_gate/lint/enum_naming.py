@@ -11,7 +11,8 @@ disagreed from then on. A new enum type is reported when
   or a regular expression the name must match.
 
 New types are read from the PostgreSQL schema after the revision (with the columns that use
-them, read from the tables the revision changed), or from the source (``sa.Enum(name=...)``, ``CREATE TYPE ... AS ENUM``) without one.
+them, read from the tables the revision changed), or from the source (``sa.Enum(name=...)``,
+``CREATE TYPE ... AS ENUM``) without one.
 """
 
 from __future__ import annotations
