@@ -9,7 +9,8 @@ same machine in one run (before and after a change)::
     mkdir -p /tmp/before && git archive <commit> src | tar -x -C /tmp/before
     python benchmarks/cli.py --n 200 --also 400 --src /tmp/before/src --src src
 
-Every (verb, source) pair runs in turns, `--repeat` times, and the best is kept. The times
+Each turn runs every chain size, verb and source once; `--repeat` turns, and the best of
+each is kept, so a machine that slows down part-way slows every contender alike. The times
 include the interpreter's start-up and imports (≈0.3-0.5 s), as the issue's figures did.
 """
 
@@ -78,9 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     server = PostgresProvider(args.pg_url)
     url = server.admin_url.render_as_string(hide_password=False)
     try:
-        for n in (args.n, *args.also):
-            ini = generate(args.work / f"cli_{n}", ChainSpec(n=n, models=True))
-            for r in range(max(args.repeat, 1)):
+        chains = {
+            n: generate(args.work / f"cli_{n}", ChainSpec(n=n, models=True))
+            for n in (args.n, *args.also)
+        }
+        for r in range(max(args.repeat, 1)):  # every size, verb and source in each turn
+            for n, ini in chains.items():
                 for verb in verbs:
                     for i, src in enumerate(sources):
                         sys.stderr.write(f"[bench] n={n} {verb} on {src} ({r + 1})\n")

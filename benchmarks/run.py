@@ -446,20 +446,22 @@ def run(args: argparse.Namespace) -> Results:
                     res.times[d, n, name] = seconds
                     if outcome != "passed":
                         res.notes.append(f"{name} on {d}, n={n}: {outcome}")
-            if not args.skip_verbs:
-                _log(f"n={n}: the verbs roundtrip, lint, lock, check-models")
-                pg = providers.get("postgresql")
-                chain = generate(work / f"verbs_{n}", ChainSpec(n=n, models=True, **spec))
-                best, notes = time_verbs(
-                    chain,
-                    pg.admin_url.render_as_string(hide_password=False)
-                    if isinstance(pg, PostgresProvider)
-                    else None,
-                    dialects,
-                    args.repeat,
-                )
-                res.verbs.update({(d, n, v): s for (d, v), s in best.items()})
-                res.notes.extend(notes)
+        if not args.skip_verbs:
+            _log("the verbs roundtrip, lint, lock, check-models, every size in each turn")
+            pg = providers.get("postgresql")
+            chains = {
+                n: generate(work / f"verbs_{n}", ChainSpec(n=n, models=True, **spec))
+                for n in (args.n, *args.also)
+            }
+            res.verbs, notes = time_verbs(
+                chains,
+                pg.admin_url.render_as_string(hide_password=False)
+                if isinstance(pg, PostgresProvider)
+                else None,
+                dialects,
+                args.repeat,
+            )
+            res.notes.extend(notes)
         if "postgresql" in providers and args.snapshot_tables:
             _log(f"snapshot of {args.snapshot_tables} tables")
             res.snapshot_ms["postgresql"] = snapshot_ms(

@@ -3,9 +3,9 @@
 Each verb is called the way the CLI calls it (`migration_gate.commands`, after the CLI's
 `load_settings`), on the same chain (generated with models, so that `check-models` has
 something to compare and `lint` reads the models' enums) and the same PostgreSQL server,
-once per dialect; `roundtrip` and `lint` also with both dialects, the CLI's default. The
-verbs run in turns, `repeat` times, and the best time of each is kept: every verb sees the
-same machine, and the best is the least disturbed run. Process start-up (≈0.3 s of imports)
+once per dialect; `roundtrip` and `lint` also with both dialects, the CLI's default. Each
+turn runs every chain size and verb once; `repeat` turns, and the best time of each is kept:
+every verb sees the same machine, and the best is the least disturbed run. Process start-up (≈0.3 s of imports)
 is left out, the same for every verb.
 
     python benchmarks/run.py --n 200 --also 400 --skip-peers    # prints the verbs' table too
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from migration_gate import commands
@@ -37,30 +37,32 @@ _CALLS: dict[str, Callable[[Settings, str], Report]] = {
 
 
 def time_verbs(
-    ini: Path, pg_url: str | None, dialects: Sequence[str], repeat: int
-) -> tuple[dict[tuple[str, str], float], list[str]]:
-    """Best seconds per (dialect or "all", verb) on the chain of `ini`, and notes (a verb
-    that failed on a clean chain measured the wrong thing)."""
-    settings = load_settings(ini, pg_url=pg_url)
+    chains: Mapping[int, Path], pg_url: str | None, dialects: Sequence[str], repeat: int
+) -> tuple[dict[tuple[str, int, str], float], list[str]]:
+    """Best seconds per (dialect or "all", n, verb) on the chains (n → alembic.ini), and
+    notes (a verb that failed on a clean chain measured the wrong thing). Each turn runs
+    every chain and verb once, so a machine that slows down part-way slows them all."""
     runs = [(d, v) for d in dialects for v in VERBS]
     if len(dialects) > 1:
         runs += [("all", v) for v in BOTH]
-    best: dict[tuple[str, str], float] = {}
+    settings = {n: load_settings(ini, pg_url=pg_url) for n, ini in chains.items()}
+    best: dict[tuple[str, int, str], float] = {}
     notes: list[str] = []
     for r in range(max(repeat, 1)):
-        for dialect, verb in runs:
-            sys.stderr.write(f"[bench] {verb} --dialect {dialect} ({r + 1})\n")
-            t0 = time.perf_counter()
-            report = _CALLS[verb](settings, dialect)
-            seconds = time.perf_counter() - t0
-            if not report.ok and r == 0:
-                errors = [f for f in report.findings if f.is_error]
-                notes.append(
-                    f"{verb} --dialect {dialect} on {ini.parent.name}: {len(errors)} error(s) "
-                    f"on a clean chain: {errors[0].message if errors else '?'}"
-                )
-            if seconds < best.get((dialect, verb), float("inf")):
-                best[dialect, verb] = seconds
+        for n in chains:
+            for dialect, verb in runs:
+                sys.stderr.write(f"[bench] n={n}: {verb} --dialect {dialect} ({r + 1})\n")
+                t0 = time.perf_counter()
+                report = _CALLS[verb](settings[n], dialect)
+                seconds = time.perf_counter() - t0
+                if not report.ok and r == 0:
+                    errors = [f for f in report.findings if f.is_error]
+                    notes.append(
+                        f"{verb} --dialect {dialect}, n={n}: {len(errors)} error(s) on a clean "
+                        f"chain: {errors[0].message if errors else '?'}"
+                    )
+                if seconds < best.get((dialect, n, verb), float("inf")):
+                    best[dialect, n, verb] = seconds
     return best, notes
 
 
