@@ -58,7 +58,7 @@ from sqlalchemy.pool import NullPool
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import ChainSpec, generate, revision_id
-from verbs import render_verbs, time_verbs
+from verbs import VerbTimes, render_verbs, time_verbs
 
 import migration_gate
 from migration_gate.db.provision import PostgresProvider, Provider, SqliteProvider
@@ -82,8 +82,8 @@ class Results:
     help_s: float | None = None
     #: ms per revision over the first and the last window of revisions, per (dialect, n, what)
     pace: dict[tuple[str, int, str], tuple[float, float]] = field(default_factory=dict)
-    #: seconds per (dialect or "all", n, verb) of the CLI's verbs (verbs.py)
-    verbs: dict[tuple[str, int, str], float] = field(default_factory=dict)
+    #: the CLI's verbs per (dialect or "all", n, verb) (verbs.py)
+    verbs: VerbTimes = field(default_factory=VerbTimes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,8 +102,15 @@ class Results:
                 for (d, n, w), (a, b) in self.pace.items()
             ],
             "verbs": [
-                {"dialect": d, "n": n, "verb": v, "seconds": round(s, 3)}
-                for (d, n, v), s in self.verbs.items()
+                {
+                    "dialect": d,
+                    "n": n,
+                    "verb": v,
+                    "seconds": round(s, 3),
+                    "cpu_seconds": round(self.verbs.cpu[d, n, v], 3),
+                    "timings": {k: round(t, 3) for k, t in self.verbs.parts[d, n, v].items()},
+                }
+                for (d, n, v), s in self.verbs.seconds.items()
             ],
             "notes": self.notes,
         }
@@ -453,7 +460,7 @@ def run(args: argparse.Namespace) -> Results:
                 n: generate(work / f"verbs_{n}", ChainSpec(n=n, models=True, **spec))
                 for n in (args.n, *args.also)
             }
-            res.verbs, notes = time_verbs(
+            res.verbs = time_verbs(
                 chains,
                 pg.admin_url.render_as_string(hide_password=False)
                 if isinstance(pg, PostgresProvider)
@@ -461,7 +468,7 @@ def run(args: argparse.Namespace) -> Results:
                 dialects,
                 args.repeat,
             )
-            res.notes.extend(notes)
+            res.notes.extend(res.verbs.notes)
         if "postgresql" in providers and args.snapshot_tables:
             _log(f"snapshot of {args.snapshot_tables} tables")
             res.snapshot_ms["postgresql"] = snapshot_ms(

@@ -81,10 +81,14 @@ def test_run_on_a_small_chain_with_every_option(tmp_path: Path, pg_admin_url: st
             ("all", "lint"),
         ]
     }
-    assert all(v["seconds"] > 0 for v in results["verbs"])
+    assert all(v["seconds"] > 0 and v["cpu_seconds"] > 0 for v in results["verbs"])
+    lint_parts = next(v["timings"] for v in results["verbs"] if v["verb"] == "lint")
+    assert "lint.total" in lint_parts
     assert "| n=6: lint / roundtrip, --dialect postgresql |" in proc.stdout
     assert "| n=6: lint (both dialects) / roundtrip --dialect postgresql |" in proc.stdout
     assert "| lint --dialect postgresql: n=8 / n=6 |" in proc.stdout
+    assert "- lint --dialect all, n=8: total " in proc.stdout
+    assert "postgresql.walk" in proc.stdout and "sqlite.walk" in proc.stdout
     assert "| check-models --dialect sqlite: n=8 / n=6 |" in proc.stdout
 
 
