@@ -21,8 +21,10 @@ Linearity, two ways: the total at `--also N` over the total at `--n`, and the pa
 revision) over the first and the last `--window` revisions of one walk. The second is
 measured within one run, so a machine that slows down between two runs does not show in it.
 
-Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several) and
-the start-up of `migration-gate --help` (a subprocess, median of several).
+Also: a snapshot of an `--snapshot-tables`-table PostgreSQL schema (median of several), the
+start-up of `migration-gate --help` (a subprocess, median of several), and (unless
+`--skip-verbs`) the verbs CI runs, `roundtrip`, `lint`, `lock` and `check-models`, on the
+same chain with models, at each N (`verbs.py`).
 
     python benchmarks/run.py --n 200 --also 400            # the table of benchmarks/README.md
     python benchmarks/run.py --n 20 --skip-peers --dialect sqlite
@@ -54,6 +56,7 @@ from alembic.script import ScriptDirectory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import ChainSpec, generate, revision_id
+from verbs import VerbTimes, render_verbs, time_verbs
 
 import migration_gate
 from migration_gate.checks.base import RoundtripCheck
@@ -81,6 +84,8 @@ class Results:
     help_s: float | None = None
     #: ms per revision over the first and the last window of revisions, per (dialect, n, what)
     pace: dict[tuple[str, int, str], tuple[float, float]] = field(default_factory=dict)
+    #: the CLI's verbs per (dialect or "all", n, verb) (verbs.py)
+    verbs: VerbTimes = field(default_factory=VerbTimes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +102,17 @@ class Results:
             "pace_ms": [
                 {"dialect": d, "n": n, "what": w, "first": round(a, 2), "last": round(b, 2)}
                 for (d, n, w), (a, b) in self.pace.items()
+            ],
+            "verbs": [
+                {
+                    "dialect": d,
+                    "n": n,
+                    "verb": v,
+                    "seconds": round(s, 3),
+                    "cpu_seconds": round(self.verbs.cpu[d, n, v], 3),
+                    "timings": {k: round(t, 3) for k, t in self.verbs.parts[d, n, v].items()},
+                }
+                for (d, n, v), s in self.verbs.seconds.items()
             ],
             "notes": self.notes,
         }
@@ -436,6 +452,22 @@ def run(args: argparse.Namespace) -> Results:
                     res.times[d, n, name] = seconds
                     if outcome != "passed":
                         res.notes.append(f"{name} on {d}, n={n}: {outcome}")
+        if not args.skip_verbs:
+            _log("the verbs roundtrip, lint, lock, check-models, every size in each turn")
+            pg = providers.get("postgresql")
+            chains = {
+                n: generate(work / f"verbs_{n}", ChainSpec(n=n, models=True, **spec))
+                for n in (args.n, *args.also)
+            }
+            res.verbs = time_verbs(
+                chains,
+                pg.admin_url.render_as_string(hide_password=False)
+                if isinstance(pg, PostgresProvider)
+                else None,
+                dialects,
+                args.repeat,
+            )
+            res.notes.extend(res.verbs.notes)
         if "postgresql" in providers and args.snapshot_tables:
             _log(f"snapshot of {args.snapshot_tables} tables")
             res.snapshot_ms["postgresql"] = snapshot_ms(
@@ -514,7 +546,8 @@ def render(res: Results, args: argparse.Namespace) -> str:
         )
         out.append(f"- ours, {d} n={n}: total {total:.2f} s; {shown}")
     out += [f"- note: {note}" for note in res.notes]
-    return "\n".join(out) + "\n"
+    verbs = render_verbs(res.verbs, args.n, args.also)
+    return "\n".join(out) + "\n" + (f"\n{verbs}" if verbs else "")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -535,6 +568,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="PostgreSQL server to use (default: one embedded server for the run)",
     )
     p.add_argument("--skip-peers", action="store_true", help="do not run pytest-alembic / gauntlet")
+    p.add_argument(
+        "--skip-verbs",
+        action="store_true",
+        help="do not time roundtrip / lint / lock / check-models as the CLI runs them",
+    )
     p.add_argument(
         "--naive-floor",
         action="store_true",

@@ -47,6 +47,7 @@ DEFAULT_OFF = frozenset(
         "prefer-big-int",
         "prefer-identity",
         "prefer-timestamptz",
+        "prefer-timestamp-tz",  # its name since Squawk 2
         "ban-char-field",
         "renaming-column",
         "renaming-table",

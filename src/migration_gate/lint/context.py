@@ -5,6 +5,11 @@ and handed to every rule; rules are pure functions of it. Everything a rule may 
 already parsed: the module's `ast`, the statements captured on PostgreSQL (empty when the run
 had no PostgreSQL), the snapshots before and after the revision on each dialect walked, the
 violations Squawk reported on the rendered SQL, and the enum types the models declare.
+
+Two views are derived once per revision, on first use, so that every rule's work is in
+proportion to what the revision did rather than to the size of the module or the schema:
+`source` (the module's upgrade code, indexed by name: `lint.source.SourceIndex`) and
+`changes` (per dialect, the tables and enums the revision changed: `lint.changes`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.sql_capture import CapturedStatement
+from migration_gate.lint.changes import SchemaChanges, schema_changes
+from migration_gate.lint.source import SourceIndex
 from migration_gate.snapshot import SchemaSnapshot
 
 __all__ = ["ModelEnum", "RevisionContext", "SquawkViolation"]
@@ -66,6 +74,16 @@ class RevisionContext:
     @property
     def revision(self) -> str:
         return self.info.revision
+
+    @cached_property
+    def source(self) -> SourceIndex:
+        """The module's upgrade code, walked once: operations, enum names, lines by name."""
+        return SourceIndex(self.tree)
+
+    @cached_property
+    def changes(self) -> Mapping[str, SchemaChanges]:
+        """dialect -> what the revision changed in the schema (see `lint.changes`)."""
+        return {d: schema_changes(before, after) for d, (before, after) in self.snapshots.items()}
 
     @property
     def upgrade_line(self) -> int:

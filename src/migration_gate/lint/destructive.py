@@ -14,16 +14,14 @@ reported once, as info, so the reviewer still reads what it destroys.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 
 from migration_gate.findings import Finding, Severity
+from migration_gate.lint.changes import SchemaChanges
 from migration_gate.lint.context import RevisionContext
-from migration_gate.lint.source import find_line
-from migration_gate.lint.source import operations as source_operations
 from migration_gate.lint.sqlops import SqlOp, parse_ops
 from migration_gate.lint.types import can_lose_data
-from migration_gate.snapshot import SchemaSnapshot
+from migration_gate.snapshot import Column, SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import sql_type
 
 __all__ = ["ID", "SEVERITY", "Operation", "check", "operations"]
@@ -52,6 +50,7 @@ class _Ops:
         self.items: dict[tuple[str, str], Operation] = {}
         #: (table, column or None) -> line of the first statement that touched it
         self.touched: dict[tuple[str, str | None], int] = {}
+        self._enums: dict[int, list[str]] = {}
 
     def add(self, op: Operation) -> None:
         self.items.setdefault((op.kind, op.target), op)
@@ -59,15 +58,18 @@ class _Ops:
     def line_for(self, table: str, column: str | None = None) -> int:
         """Where the source changes `table` (or its `column`): the statement that touched it,
         else a call naming it literally, else ``def upgrade``."""
-        tree = self.ctx.tree
+        source = self.ctx.source
         found = self.touched.get((table, column))
         if found is None and column is not None:
-            found = find_line(tree, table, column) or find_line(tree, column)
-        return found or find_line(tree, table) or self.ctx.upgrade_line
+            found = source.find_line(table, column) or source.find_line(column)
+        return found or source.find_line(table) or self.ctx.upgrade_line
 
-
-def _enum_names(snap: SchemaSnapshot) -> list[str]:
-    return [e.name for e in snap.enums]
+    def enum_names(self, snap: SchemaSnapshot) -> list[str]:
+        """The enum type names of `snap`, listed once per snapshot."""
+        names = self._enums.get(id(snap))
+        if names is None:
+            names = self._enums[id(snap)] = [e.name for e in snap.enums]
+        return names
 
 
 def _from_sql(ctx: RevisionContext, ops: _Ops, renamed: set[tuple[str, str | None]]) -> None:
@@ -82,7 +84,7 @@ def _from_sql(ctx: RevisionContext, ops: _Ops, renamed: set[tuple[str, str | Non
             if column:
                 ops.touched.setdefault((op.table, column), ctx.statement_line(i))
     created = {op.table for _, op in parsed if op.kind == "create table"}
-    in_source = {(op.kind, op.table, op.name): op.line for op in source_operations(ctx.tree)}
+    in_source = {(op.kind, op.table, op.name): op.line for op in ctx.source.operations}
     renamed.update(
         (op.table, op.column) for _, op in parsed if op.kind in ("rename table", "rename column")
     )
@@ -126,7 +128,7 @@ def _type_change(
     new_col = new_table.column(op.column) if new_table is not None and op.column else None
     new_type = new_col.type if new_col is not None else sql_type("postgresql", op.other or "")
     if can_lose_data(
-        old.type, new_type, old_enums=_enum_names(before), new_enums=_enum_names(after)
+        old.type, new_type, old_enums=ops.enum_names(before), new_enums=ops.enum_names(after)
     ):
         ops.add(
             Operation(
@@ -140,47 +142,47 @@ def _type_change(
 
 
 def _from_snapshots(ctx: RevisionContext, ops: _Ops, renamed: set[tuple[str, str | None]]) -> None:
+    """Drops and lossy type changes between the schemas around the revision, read only from
+    the tables it changed (`ctx.changes`): an unchanged table drops nothing."""
     for dialect, (before, after) in sorted(ctx.snapshots.items()):
-        for table in before.tables:
-            new = after.table(table.name)
-            if new is None:
-                if (table.name, None) not in renamed and not _same_columns_elsewhere(
-                    table.name, before, after
-                ):
-                    ops.add(Operation("drops table", table.name, ops.line_for(table.name), dialect))
-                continue
+        changes = ctx.changes[dialect]
+        for table in changes.removed:
+            if (table.name, None) not in renamed and not _same_columns_elsewhere(
+                table, changes.added
+            ):
+                ops.add(Operation("drops table", table.name, ops.line_for(table.name), dialect))
+        for table, new in changes.modified:
+            now_by_name: dict[str, Column] = {}
+            for c in new.columns:
+                now_by_name.setdefault(c.name, c)
             for col in table.columns:
-                now = new.column(col.name)
+                now = now_by_name.get(col.name)
                 target = f"{table.name}.{col.name}"
-                line = ops.line_for(table.name, col.name)
                 if now is None:
                     if (table.name, col.name) not in renamed:
+                        line = ops.line_for(table.name, col.name)
                         ops.add(Operation("drops column", target, line, dialect))
                 elif can_lose_data(
                     col.type,
                     now.type,
-                    old_enums=_enum_names(before),
-                    new_enums=_enum_names(after),
+                    old_enums=ops.enum_names(before),
+                    new_enums=ops.enum_names(after),
                     sized=dialect != "sqlite",
                 ):
+                    line = ops.line_for(table.name, col.name)
                     ops.add(
                         Operation(
                             "changes the type of", target, line, dialect, f"{col.type} → {now.type}"
                         )
                     )
-        _enum_values(ctx, ops, dialect, before, after)
+        if changes.enums_changed:
+            _enum_values(ctx, ops, dialect, before, after)
 
 
-def _same_columns_elsewhere(name: str, before: SchemaSnapshot, after: SchemaSnapshot) -> bool:
+def _same_columns_elsewhere(old: Table, added: tuple[Table, ...]) -> bool:
     """A table gone under its name but present, column for column, under a new one (a rename)."""
-    old = before.table(name)
-    if old is None:
-        return False
     shape = sorted((c.name, c.type) for c in old.columns)
-    return any(
-        before.table(t.name) is None and sorted((c.name, c.type) for c in t.columns) == shape
-        for t in after.tables
-    )
+    return any(sorted((c.name, c.type) for c in t.columns) == shape for t in added)
 
 
 def _enum_values(
@@ -190,23 +192,24 @@ def _enum_values(
     for enum in before.enums:
         now = labels_after.get(enum.name)
         if now is None:
-            now = _labels_now_used(enum.name, before, after, labels_after)
+            now = _labels_now_used(enum.name, ctx.changes[dialect], labels_after)
         for label in enum.labels:
             if now is not None and label not in now:
-                line = find_line(ctx.tree, label) or ctx.upgrade_line
+                line = ctx.source.find_line(label) or ctx.upgrade_line
                 ops.add(Operation("drops enum value", f"{enum.name}.{label!r}", line, dialect))
 
 
 def _labels_now_used(
-    name: str, before: SchemaSnapshot, after: SchemaSnapshot, labels_after: dict[str, set[str]]
+    name: str, changes: SchemaChanges, labels_after: dict[str, set[str]]
 ) -> set[str] | None:
-    """Labels of the enum the columns of dropped enum `name` use now (None: not an enum)."""
-    for table in before.tables:
+    """Labels of the enum the columns of dropped enum `name` use now (None: not an enum).
+
+    Only a modified table can have a column that moved from `name` to another enum."""
+    for table, new_table in changes.modified:
         for col in table.columns:
             if col.type != name:
                 continue
-            new_table = after.table(table.name)
-            new_col = new_table.column(col.name) if new_table is not None else None
+            new_col = new_table.column(col.name)
             if new_col is not None and new_col.type in labels_after:
                 return labels_after[new_col.type]
     return None
@@ -217,7 +220,7 @@ def _from_source(ctx: RevisionContext, ops: _Ops) -> None:
     if ctx.statements:
         return
     befores = [before for before, _ in ctx.snapshots.values()]
-    for op in source_operations(ctx.tree):
+    for op in ctx.source.operations:
         exists = not befores or any(
             (t := b.table(op.table)) is not None
             and (op.name is None or t.column(op.name) is not None)
@@ -234,27 +237,13 @@ def operations(ctx: RevisionContext) -> list[Operation]:
     ops = _Ops(ctx)
     renamed = {
         (op.table, op.name)
-        for op in source_operations(ctx.tree)
+        for op in ctx.source.operations
         if op.kind in ("rename table", "rename column")
     }
     _from_sql(ctx, ops, renamed)
     _from_snapshots(ctx, ops, renamed)
     _from_source(ctx, ops)
     return sorted(ops.items.values(), key=lambda op: (op.line, op.kind, op.target))
-
-
-def _gate_line(ctx: RevisionContext) -> int | None:
-    for node in ctx.tree.body:
-        targets = (
-            node.targets
-            if isinstance(node, ast.Assign)
-            else [node.target]
-            if isinstance(node, ast.AnnAssign)
-            else []
-        )
-        if any(isinstance(t, ast.Name) and t.id == "gate" for t in targets):
-            return node.lineno
-    return None
 
 
 def check(ctx: RevisionContext) -> list[Finding]:
@@ -269,7 +258,7 @@ def check(ctx: RevisionContext) -> list[Finding]:
                 severity="info",
                 revision=ctx.revision,
                 file=ctx.file,
-                line=_gate_line(ctx) or ops[0].line,
+                line=ctx.source.gate_line or ops[0].line,
                 message=f"{ctx.revision} is destructive, as declared ({reason}): "
                 + "; ".join(op.sentence() for op in ops),
                 details={"declared": reason, "operations": [op.sentence() for op in ops]},

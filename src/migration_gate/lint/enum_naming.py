@@ -11,7 +11,8 @@ disagreed from then on. A new enum type is reported when
   or a regular expression the name must match.
 
 New types are read from the PostgreSQL schema after the revision (with the columns that use
-them), or from the source (``sa.Enum(name=...)``, ``CREATE TYPE ... AS ENUM``) without one.
+them, read from the tables the revision changed), or from the source (``sa.Enum(name=...)``,
+``CREATE TYPE ... AS ENUM``) without one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from collections.abc import Iterable
 
 from migration_gate.findings import Finding, Severity
 from migration_gate.lint.context import ModelEnum, RevisionContext
-from migration_gate.lint.source import enum_names
 
 __all__ = ["ID", "SEVERITY", "check", "snake_case"]
 
@@ -52,7 +52,7 @@ def _singular(word: str) -> str:
 def _new_enums(ctx: RevisionContext) -> list[tuple[str, int, list[str]]]:
     """(name, line, "table.column"s using it) of each enum type the revision creates."""
     lines: dict[str, int] = {}
-    for name, line in enum_names(ctx.tree):
+    for name, line in ctx.source.enum_names:
         lines.setdefault(name, line)
     for i, st in enumerate(ctx.statements):
         m = _CREATE_TYPE.match(st.sql)
@@ -62,13 +62,17 @@ def _new_enums(ctx: RevisionContext) -> list[tuple[str, int, list[str]]]:
     if pg is None:
         return [(name, line, []) for name, line in lines.items()]
     before, after = pg
+    changes = ctx.changes["postgresql"]
+    if not changes.enums_changed:
+        return []
     old = {e.name for e in before.enums}
     out = []
     for enum in after.enums:
         if enum.name in old:
             continue
+        # a column of a type that did not exist before is in a table the revision changed
         users = [
-            f"{t.name}.{c.name}" for t in after.tables for c in t.columns if c.type == enum.name
+            f"{t.name}.{c.name}" for t in changes.touched for c in t.columns if c.type == enum.name
         ]
         out.append((enum.name, lines.get(enum.name, ctx.upgrade_line), users))
     return out

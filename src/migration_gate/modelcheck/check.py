@@ -6,17 +6,24 @@ compared is meaning, not rendering. `compare` decides what counts (what the mode
 as Alembic's autogenerate does: an object only the chain has, of a kind models cannot
 declare, is `info`; every other difference is a `model-drift` error), and `locate` points
 each finding at the model's line or at the migration line that created the object.
+
+Models the database refuses to create (an index declared twice, a type the dialect lacks)
+are the user's to fix: a `ConfigError` naming the table, the object and the database's
+message, not an internal error.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 
 from migration_gate.chain.failures import step_finding
 from migration_gate.chain.revisions import RevisionInfo
@@ -99,7 +106,8 @@ def check_models_in(
     engine = engines.engine(url)
     try:
         with engine.connect() as conn:
-            metadata.create_all(conn)
+            with _models_fault(conn, dialect):
+                metadata.create_all(conn)
             conn.commit()
             models = capture(conn)
     finally:
@@ -107,6 +115,70 @@ def check_models_in(
     report.extend(drift_findings(chain_schema, models, dialect, metadata, revs, order, root))
     report.timings[f"{dialect}.total"] = time.perf_counter() - t0
     return report
+
+
+#: SQLSTATE classes of a server or connection in trouble, not of a refused definition
+_SERVER_TROUBLE = ("08", "53", "57", "58", "XX")
+
+
+def _refused(exc: sa.exc.SQLAlchemyError) -> bool:
+    """Whether the database refused a definition (rather than failed as a server)."""
+    if isinstance(exc, sa.exc.CompileError):
+        return True  # the dialect cannot render it
+    if not isinstance(exc, sa.exc.DBAPIError) or exc.connection_invalidated:
+        return False
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)  # psycopg
+    if isinstance(sqlstate, str) and sqlstate:
+        return not sqlstate.startswith(_SERVER_TROUBLE)
+    code = getattr(orig, "sqlite_errorcode", None)  # sqlite3: SQLITE_ERROR is a SQL error
+    if isinstance(code, int):
+        return code & 0xFF == 1
+    return isinstance(
+        exc, (sa.exc.ProgrammingError, sa.exc.IntegrityError, sa.exc.NotSupportedError)
+    )
+
+
+def _what(element: Any) -> tuple[str | None, str]:
+    """(table, "index ix_t_name") of the DDL statement `element` (CreateIndex, ...)."""
+    target = getattr(element, "element", None)
+    kind = type(element).__name__.removeprefix("Create").removeprefix("Add")
+    kind = "".join(f" {c.lower()}" if c.isupper() else c for c in kind).strip() or "object"
+    if isinstance(target, sa.Table):
+        return target.name, f"table {target.name}"
+    table = getattr(target, "table", None)
+    name = getattr(target, "name", None)
+    return (
+        table.name if isinstance(table, sa.Table) else None,
+        f"{kind} {name}" if name else kind,
+    )
+
+
+@contextmanager
+def _models_fault(conn: Connection, dialect: str) -> Iterator[None]:
+    """Turn the database refusing to create the models into a ConfigError naming them."""
+    last: list[Any] = [None]
+
+    def seen(c: Connection, element: Any, *rest: Any) -> None:
+        last[0] = element
+
+    event.listen(conn, "before_execute", seen)
+    try:
+        yield
+    except (sa.exc.DBAPIError, sa.exc.CompileError) as exc:
+        if not _refused(exc):
+            raise
+        table, what = _what(last[0])
+        orig = getattr(exc, "orig", None) or exc
+        message = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        where = f"model {table}: {what}" if table else what
+        raise ConfigError(
+            f"the models cannot be created on {dialect}: {where}: {message}",
+            hint="fix the models so that MetaData.create_all() can create them (a common "
+            "cause: an index declared twice, by index=True and by an Index of the same name)",
+        ) from None
+    finally:
+        event.remove(conn, "before_execute", seen)
 
 
 def check_models(
