@@ -89,6 +89,13 @@ def test_an_expression_index_that_is_gone() -> None:
     assert loss.sentence() == "index ix lost its order: score DESC → score"
 
 
+def test_a_column_index_that_is_gone_is_not_a_batch_loss() -> None:
+    """A rebuild from reflection recreates every index of columns: one that is gone was
+    dropped by the migration (mlflow drops a unique index by a name it reads at run time)."""
+    assert _losses(_ix("secret_name", unique=True), None) == []
+    assert _losses(_ix("score DESC", "name COLLATE nocase"), None) == []
+
+
 def test_gains_and_equal_indexes_are_not_losses() -> None:
     assert _losses(_ix("score"), _ix("score DESC")) == []
     assert _losses(_ix("a", where="x"), _ix("a", where="x")) == []

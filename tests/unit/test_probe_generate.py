@@ -294,6 +294,33 @@ def test_a_nullable_foreign_key_resolves_too() -> None:
     assert [r["owner_id"] for r in rows] == [p["id"] for p in parents]
 
 
+def test_two_foreign_keys_to_one_table_point_at_different_rows_of_it() -> None:
+    """A link table (parent, reference) with both keys to one table: each probe row names
+    two different rows, so a later `CHECK (parent_id <> reference_id)`, or the DELETE of
+    the self-links that precedes it, finds valid rows (prefect's block_document_reference)."""
+    links = Table(
+        "links",
+        (
+            Column("id", "uuid", nullable=False),
+            Column("parent_id", "uuid", nullable=False),
+            Column("reference_id", "uuid", nullable=False),
+        ),
+        primary_key=("id",),
+        foreign_keys=(
+            ForeignKey("fk_parent", ("parent_id",), "users", ("id",)),
+            ForeignKey("fk_reference", ("reference_id",), "users", ("id",)),
+        ),
+    )
+    parents = [{"id": uuid.uuid4()} for _ in range(3)]
+    rows = plan(links, snap("postgresql", USERS_PG, links), {"users": parents}).as_dicts()
+    ids = [p["id"] for p in parents]
+    assert [r["parent_id"] for r in rows] == ids
+    assert [r["reference_id"] for r in rows] == ids[1:] + ids[:1]
+    # one parent row: both keys can only name it
+    rows = plan(links, snap("postgresql", USERS_PG, links), {"users": parents[:1]}).as_dicts()
+    assert rows and all(r["parent_id"] == r["reference_id"] == ids[0] for r in rows)
+
+
 def test_a_composite_key_takes_every_column_from_one_parent_row() -> None:
     members = Table(
         "members",

@@ -92,7 +92,7 @@ def parse_element(text: str) -> IndexElement:
     return IndexElement(text, collation, descending, nulls)
 
 
-Detail = Literal["index", "unique", "predicate", "collation", "order", "expression"]
+Detail = Literal["unique", "predicate", "collation", "order", "expression"]
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,6 @@ class IndexDetailLoss:
     def sentence(self) -> str:
         """`index ix_t_score lost its order: score DESC → score`."""
         what = {
-            "index": "was dropped",
             "unique": "is no longer unique",
             "predicate": "lost its WHERE clause (it now covers every row)",
             "collation": "lost its collation",
@@ -123,14 +122,17 @@ class IndexDetailLoss:
 def index_detail_losses(before: Index, after: Index | None) -> list[IndexDetailLoss]:
     """Each detail `before` had that `after` (the same index later; None: it is gone) has
     not: uniqueness, WHERE, and per element its collation, order and expression. Details
-    that `after` gained, or elements that are other columns altogether, are not losses."""
+    that `after` gained, or elements that are other columns altogether, are not losses.
+    An index of columns only that is gone altogether is not a loss either: a rebuild from
+    reflection recreates every such index, so the migration dropped it (by a name it
+    computed, or with a column it covered); only an expression index vanishes unasked."""
     name = before.name
     severe: Literal["error", "warning"] = "error" if before.unique else "warning"
     if after is None:
+        if not any(parse_element(e).is_expression for e in before.elements):
+            return []
         shown = ", ".join(before.elements)
-        expression = any(parse_element(e).is_expression for e in before.elements)
-        detail: Detail = "expression" if expression else "index"
-        return [IndexDetailLoss(name, detail, f"({shown})", None, severe)]
+        return [IndexDetailLoss(name, "expression", f"({shown})", None, severe)]
     out: list[IndexDetailLoss] = []
     if before.unique and not after.unique:
         out.append(IndexDetailLoss(name, "unique", "unique", None, "error"))

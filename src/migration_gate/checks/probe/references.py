@@ -4,7 +4,10 @@
 likely parent of a reference without a foreign key, `loose_references`), so that every
 reference can take the values of rows the parent already holds. `resolve` picks, for each
 probe row, one row of each parent: a composite key takes all its columns from the same
-parent row, and foreign keys that share a column take parent rows that agree on it.
+parent row, foreign keys that share a column take parent rows that agree on it, and two
+foreign keys to the same table take different rows of it where it has more than one (a
+row whose `parent_id` and `child_id` name the same row is rare in real data, and often
+forbidden: `CHECK (parent_id <> child_id)`).
 Self-references are not resolved here: they point at the table's own probe rows (see
 `generate`).
 """
@@ -98,7 +101,11 @@ def resolve(refs: Sequence[Reference], count: int) -> list[dict[str, Any]] | str
     """For each of `count` rows, the values of every referencing column; or (a str) why
     no parent rows agree with each other."""
     assigned: list[dict[str, Any]] = [{} for _ in range(count)]
+    #: references already resolved per parent table: the next one starts a row further on
+    earlier: dict[str, int] = {}
     for ref in refs:
+        shift = earlier.get(ref.fk.ref_table, 0)
+        earlier[ref.fk.ref_table] = shift + 1
         pairs = list(zip(ref.fk.columns, ref.fk.ref_columns, strict=True))
         for i, row in enumerate(assigned):
             if ref.rows is None:
@@ -113,7 +120,7 @@ def resolve(refs: Sequence[Reference], count: int) -> list[dict[str, Any]] | str
                     f"its foreign keys share ({shared}) and no row of {ref.fk.ref_table} "
                     "agrees with the rows the other keys point at"
                 )
-            parent = fits[i % len(fits)]
+            parent = fits[(i + shift) % len(fits)]
             for c, rc in pairs:
                 row.setdefault(c, parent[rc])
     return assigned
