@@ -8,6 +8,8 @@ nothing. The walk does not run an empty downgrade (there is nothing to compare a
 
 from __future__ import annotations
 
+import dataclasses
+
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.checks.base import RoundtripCheck, StepContext
 from migration_gate.findings import Finding
@@ -42,11 +44,26 @@ def finding(info: RevisionInfo, *, file: str, dialect: str | None = None) -> Fin
 
 
 class MissingDowngrade(RoundtripCheck):
-    """Reports each revision of the walk that `is_missing` names."""
+    """Reports each revision of the walk that `is_missing` names: an error where its upgrade
+    changed the schema; an info where it changed none on this dialect (an upgrade under
+    ``if op.get_bind().dialect.name == "mysql":``, an ALTER that is a no-op here, a data
+    migration), since an empty downgrade undoes that schema exactly. The lint rule of the same
+    id still judges the file once, whatever the dialect."""
 
     def after_upgrade(
         self, step: StepContext, before: SchemaSnapshot, after: SchemaSnapshot
     ) -> list[Finding]:
         if not is_missing(step.rev):
             return []
-        return [finding(step.rev, file=step.rev.rel_path(step.root), dialect=step.dialect)]
+        found = finding(step.rev, file=step.rev.rel_path(step.root), dialect=step.dialect)
+        if before != after:
+            return [found]
+        return [
+            dataclasses.replace(
+                found,
+                severity="info",
+                message=f"{step.rev.label()} has no downgrade but changed no schema on "
+                f"{step.dialect}: there is nothing here for a downgrade to undo (the lint "
+                "rule missing-downgrade still judges the file, and any data it changed)",
+            )
+        ]

@@ -2,11 +2,11 @@
 
 `check_revision` is the walk's unit of work. A failed downgrade or re-upgrade, or a schema
 that does not come back (a check reports it), does not end the walk: the database is rebuilt
-at that revision and the walk goes on. A failed upgrade is reported with its kind and the walk
-goes on too when the revision can be reached another way: without the data probe's rows
+at that revision and the walk goes on. A failed upgrade is reported with its kind and the
+revision is still checked when it can be reached another way: without the data probe's rows
 (`rows`: it fails only with rows present), or in one command with its predecessors
-(`recover`: it fails only as its own command). Only an upgrade that fails every way ends the
-walk (later revisions depend on it).
+(`recover`: it fails only as its own command; its re-upgrade is then a rebuild the same way).
+Only an upgrade that fails every way ends the walk (later revisions depend on it).
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
         w.failed("chain-load-failed", rev, exc, "env.py", "fix env.py")
         return False
     except StepFailed as exc:
-        outcome = _after_failure(w, rev, exc)
-        if not isinstance(outcome, _OnEmptyTables):
+        outcome = _after_failure(w, rev, exc, before)
+        if isinstance(outcome, bool):
             return outcome
         before, step = outcome.before, w.step(rev, rebuilt=True)  # go on from there
+        together = outcome.together
+    else:
+        together = False
     w.applied.append(rev.revision)
     after = w.snapshot()
     w.snapshots[rev.revision] = after
@@ -50,7 +53,10 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
     if down is None:
         return True
     try:
-        w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
+        if together:  # as its own command it fails again: reach it the way it was reached
+            w.rebuild()
+        else:
+            w.timed("upgrade", lambda: w.runner.upgrade(rev.revision))
         again: SchemaSnapshot | None = w.snapshot()
         failure = None
     except StepFailed as exc:
@@ -80,22 +86,25 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
 
 
 @dataclass(frozen=True)
-class _OnEmptyTables:
-    """The upgrade passed on a fresh database without the probe's rows, from `before`."""
+class _Reached:
+    """The upgrade that failed was applied another way on a fresh database (without the
+    probe's rows, or in one command with its predecessors), from a schema like `before`."""
 
     before: SchemaSnapshot
+    #: it applies only in one command with its predecessors
+    together: bool = False
 
 
-def _after_failure(w: WalkState, rev: RevisionInfo, exc: StepFailed) -> bool | _OnEmptyTables:
-    """Report a failed upgrade with its kind. `_OnEmptyTables` when it passed without the
-    probe's rows (the revision is checked on from there); True when it was reached in one
-    command with its predecessors (the walk goes on after it); False when nothing reaches
-    it (the walk stops)."""
+def _after_failure(
+    w: WalkState, rev: RevisionInfo, exc: StepFailed, before: SchemaSnapshot
+) -> bool | _Reached:
+    """Report a failed upgrade with its kind. `_Reached` when it was applied another way
+    (the revision is checked on from there); False when nothing reaches it (the walk stops)."""
     populated = w.populated_tables()
     if populated:
         retried = rows.retry_on_empty_tables(w, rev, exc, populated)
         if not isinstance(retried, StepFailed):  # it failed only with rows present
-            return _OnEmptyTables(retried)
+            return _Reached(retried)
         exc = retried
     reached = recover.reach_together(w, rev)
     if isinstance(reached, StepFailed):
@@ -121,9 +130,7 @@ def _after_failure(w: WalkState, rev: RevisionInfo, exc: StepFailed) -> bool | _
         "SQLAlchemy created with checkfirst)",
         kind="only-together",
     )
-    w.applied.append(rev.revision)
-    w.snapshots[rev.revision] = w.last = reached
-    return True
+    return _Reached(before, together=True)
 
 
 def _downgrade(w: WalkState, rev: RevisionInfo) -> SchemaSnapshot | None:
