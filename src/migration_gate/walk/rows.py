@@ -3,7 +3,8 @@
 Production tables hold rows, so an upgrade that any row breaks (a NOT NULL column added
 without a default) is a real failure even when it passes on empty tables. An upgrade broken
 only by the values the probe made up (text that is no label of a new enum) may be fine on real
-rows: that is a warning. Either way the walk goes on from the database without the rows.
+rows: that is a warning. A value the migration itself builds for each row that the driver
+cannot bind (a `uuid.UUID` to sqlite3) fails on any row: an error. Either way the walk goes on from the database without the rows.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ __all__ = ["retry_on_empty_tables"]
 #: (a generic SQLITE_ERROR; SQLite's messages are not translated)
 _ANY_ROW = frozenset({"23502", "SQLITE_CONSTRAINT_NOTNULL"})
 _ANY_ROW_TEXT = "Cannot add a NOT NULL column"
+#: the driver refusing a Python value the migration itself made for each row (a uuid.UUID
+#: to sqlite3, an object psycopg cannot adapt): it fails on every row, whatever its values
+_BINDING = ("Error binding parameter", "cannot adapt type", "can't adapt type")
 
 
 def retry_on_empty_tables(
@@ -41,6 +45,21 @@ def retry_on_empty_tables(
 
 def _report(w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[str, ...]) -> None:
     tables = ", ".join(populated[:6]) + (", ..." if len(populated) > 6 else "")
+    if any(text in (exc.cause or "") for text in _BINDING):
+        w.failed(
+            "upgrade-failed",
+            rev,
+            exc,
+            f"upgrade of {rev.label()} fails when the tables hold rows ({tables}): the "
+            "database driver cannot send a value the migration makes for each row",
+            "convert the value to a type the driver binds (str(uuid_value), a datetime, a "
+            "number) before passing it, or register an adapter for it; a database with rows "
+            "will refuse this migration whatever their values",
+            populated_tables=list(populated),
+            passes_on_empty_tables=True,
+            kind="only-with-rows",
+        )
+        return
     if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
         w.failed(
             "upgrade-failed",
