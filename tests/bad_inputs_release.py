@@ -4,7 +4,7 @@ variable it names), snapshot (--env/--url, --output, --sample, --mask) and repla
 
 from __future__ import annotations
 
-from tests.bad_inputs import Case, Prepare, sqlite_file, write
+from tests.bad_inputs import SECRET, Case, Prepare, sqlite_file, write
 
 # deploy / drift: envs/NAME.yaml and the variable it names
 DEV = "name: dev\ndatabase:\n  url_env: DEV_DATABASE_URL\n"
@@ -26,6 +26,13 @@ RELEASE = [
     Case("envs: malformed YAML", DEPLOY, 2, "dev.yaml is not valid YAML", envs("name: [dev\n")),
     Case("deploy --env unknown", ["deploy", "--env", "prod"], 2, "no environment 'prod'", envs()),
     Case(
+        "drift without an envs directory",
+        DRIFT,
+        2,
+        "envs does not exist",
+        env=url("sqlite:///a.db"),
+    ),
+    Case(
         "envs: unknown key",
         DRIFT,
         2,
@@ -46,7 +53,37 @@ RELEASE = [
         "a duration like 500ms, 5s, 2min or 1h, not '5 minutes'",
         envs(DEV + "deploy:\n  lock_timeout: 5 minutes\n"),
     ),
+    Case(
+        "envs: the URL written in the file",
+        DEPLOY,
+        2,
+        "database.url: the file names the variable",
+        envs(f"name: dev\ndatabase:\n  url: postgresql://app:{SECRET}@db.example/app\n"),
+    ),
+    Case(
+        "envs: url_env is not a variable name",
+        DEPLOY,
+        2,
+        "database.url_env: the name of an environment variable",
+        envs("name: dev\ndatabase:\n  url_env: $DEV_DATABASE_URL\n"),
+    ),
     Case("$VAR not set", DEPLOY, 2, "$DEV_DATABASE_URL is not set", envs(), url("")),
+    Case(
+        "$VAR holds no URL",
+        DEPLOY,
+        2,
+        "$DEV_DATABASE_URL is not a database URL",
+        envs(),
+        url(f"app:{SECRET}@db.example/app"),
+    ),
+    Case(
+        "$VAR is postgres://",
+        DEPLOY,
+        2,
+        "starts with postgres://, a scheme SQLAlchemy does not know",
+        envs(),
+        url(f"postgres://app:{SECRET}@db.example/app"),
+    ),
     Case(
         "deploy: tables but no Alembic revision",
         DEPLOY,
