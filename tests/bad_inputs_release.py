@@ -93,6 +93,17 @@ RELEASE = [
         url("{db}"),
         pg=USERS,
     ),
+    Case(
+        "drift: no SQLite file there", DRIFT, 2, "no SQLite database", envs(), url("sqlite:///a.db")
+    ),
+    Case(
+        "deploy: SQLite in a missing directory",
+        DEPLOY,
+        2,
+        "the directory data does not exist",
+        envs(),
+        url("sqlite:///data/app.db"),
+    ),
     # snapshot
     Case(
         "snapshot --output in a missing directory",
