@@ -114,6 +114,13 @@ RELEASE = [
         url("{db}"),
         pg=USERS,
     ),
+    Case(
+        "snapshot --output is a directory",
+        [*SNAP[:-1], "migrations"],
+        2,
+        "--output migrations is a directory",
+        pg=USERS,
+    ),
     Case("snapshot --sample 0", [*SNAP, "--sample", "0"], 2, "--sample 0: give a number", pg=USERS),
     Case("snapshot --sample -5", [*SNAP, "--sample", "-5"], 2, "1 or more", pg=USERS),
     Case(
