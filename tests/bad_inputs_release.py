@@ -153,6 +153,7 @@ RELEASE = [
     ),
     # replay
     Case("replay: no such file", ["replay", "nope.dump"], 2, "snapshot nope.dump does not exist"),
+    Case("replay: a directory", ["replay", "migrations"], 2, "migrations is a directory"),
     Case(
         "replay: a damaged archive",
         ["replay", "snap.dump"],
@@ -168,6 +169,13 @@ RELEASE = [
         write("backup.sql", "--\n-- PostgreSQL database dump\n--\nSET lock_timeout = 0;\n"),
     ),
     Case(
+        "replay: the metadata file",
+        ["replay", "snap.dump.json"],
+        2,
+        "snap.dump.json is the metadata of a snapshot",
+        write("snap.dump.json", '{"dialect": "postgresql"}\n'),
+    ),
+    Case(
         "replay: a revision the chain does not know",
         ["replay", "old.sqlite"],
         2,
@@ -175,4 +183,5 @@ RELEASE = [
         sqlite_file("old.sqlite", VERSION + "INSERT INTO alembic_version VALUES ('zz9');"),
     ),
     Case("replay: no snapshot, no snapshots_dir", ["replay"], 2, "no snapshots directory"),
+    Case("replay --jobs 0", ["replay", "--jobs", "0"], 2, "--jobs 0: give"),
 ]
