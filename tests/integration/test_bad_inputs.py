@@ -1,77 +1,33 @@
 """Bad input, tried as a new user would: each is one clear line and a documented exit code,
 no traceback, no secret, no "report it" for a user's mistake, and nothing left behind (no
-file, no database directory, no server process).
+file, no database directory, no scratch database, no server process).
 
 `python -m tests.integration.test_bad_inputs` prints the table (input, exit code, message).
+The harness (cases, preparing a project, running one) is tests/bad_inputs.py.
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
 import os
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from migration_gate.db.provision import PostgresProvider
 from migration_gate.db.urls import PG_DRIVER
-from tests.chain_builder import write_chain
-
-SECRET = "Zr9-pa55w0rd"
-USERS = (
-    "a1",
-    None,
-    "op.create_table('users', sa.Column('id', sa.Integer, primary_key=True))",
-    "op.drop_table('users')",
+from tests.bad_inputs import (
+    SECRET,
+    Case,
+    Outcome,
+    both,
+    ini_text,
+    pyproject,
+    run_case,
+    write,
 )
-CHAIN = [
-    USERS,
-    ("a2", "a1", "op.create_index('ix_u', 'users', ['id'])", "op.drop_index('ix_u', 'users')"),
-    ("a3", "a2", "pass", "pass"),
-]
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    argv: list[str]
-    code: int
-    says: str
-    #: prepares the project (tmp dir, ini path)
-    prepare: Callable[[Path, Path], None] | None = None
-    env: dict[str, str] = field(default_factory=dict)
-    #: stderr lines allowed (argparse prints its usage line before the error)
-    lines: int = 1
-
-
-def _pyproject(body: str) -> Callable[[Path, Path], None]:
-    def prepare(root: Path, ini: Path) -> None:
-        (root / "pyproject.toml").write_text(body)
-
-    return prepare
-
-
-def _file(name: str, content: str | bytes) -> Callable[[Path, Path], None]:
-    def prepare(root: Path, ini: Path) -> None:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-
-    return prepare
-
-
-def _ini(text: str) -> Callable[[Path, Path], None]:
-    def prepare(root: Path, ini: Path) -> None:
-        ini.write_text(text)
-
-    return prepare
+from tests.bad_inputs_release import RELEASE
 
 
 def _poison(root: Path, ini: Path) -> None:
@@ -94,66 +50,66 @@ def _no_revisions(root: Path, ini: Path) -> None:
 
 R = ["roundtrip", "--dialect", "sqlite"]
 PG = ["roundtrip", "--dialect", "postgresql"]
-CASES = [
+SETUP = [
     Case("missing ini", ["-c", "nope.ini", *R], 2, "Alembic config nope.ini not found"),
     Case(
         "ini without script_location",
         R,
         2,
         "cannot load the Alembic script directory",
-        _ini("[alembic]\n"),
+        ini_text("[alembic]\n"),
     ),
     Case(
         "script_location missing",
         R,
         2,
         "Path doesn't exist",
-        _ini("[alembic]\nscript_location = nowhere\n"),
+        ini_text("[alembic]\nscript_location = nowhere\n"),
     ),
-    Case("malformed pyproject", R, 2, "is not valid TOML", _pyproject("[tool.migration-gate\n")),
+    Case("malformed pyproject", R, 2, "is not valid TOML", pyproject("[tool.migration-gate\n")),
     Case(
         "models = 5",
         R,
         2,
         "models: Input should be a valid string (found int 5)",
-        _pyproject("[tool.migration-gate]\nmodels = 5\n"),
+        pyproject("[tool.migration-gate]\nmodels = 5\n"),
     ),
     Case(
         "lock_file = [..]",
         R,
         2,
         "lock_file: Input should be a valid string",
-        _pyproject("[tool.migration-gate]\nlock_file = ['a']\n"),
+        pyproject("[tool.migration-gate]\nlock_file = ['a']\n"),
     ),
     Case(
         "config_factory = 42",
         R,
         2,
         "config_factory: Input should be a valid string (found int 42)",
-        _pyproject("[tool.migration-gate]\nconfig_factory = 42\n"),
+        pyproject("[tool.migration-gate]\nconfig_factory = 42\n"),
     ),
     Case(
         "unknown setting",
         R,
         2,
         "unknown key 'modles'",
-        _pyproject("[tool.migration-gate]\nmodles = 'a:b'\n"),
+        pyproject("[tool.migration-gate]\nmodles = 'a:b'\n"),
     ),
     Case(
         "config_factory module missing",
         R,
         2,
         "cannot import config_factory 'nomod:make'",
-        _pyproject("[tool.migration-gate]\nconfig_factory = 'nomod:make'\n"),
+        pyproject("[tool.migration-gate]\nconfig_factory = 'nomod:make'\n"),
     ),
     Case(
         "config_factory returns no Config",
         R,
         2,
         "returned dict, not an alembic.config.Config",
-        lambda r, i: (
-            _pyproject("[tool.migration-gate]\nconfig_factory = 'fac:make'\n")(r, i),
-            _file("fac.py", "def make(url):\n    return {}\n")(r, i),
+        both(
+            pyproject("[tool.migration-gate]\nconfig_factory = 'fac:make'\n"),
+            write("fac.py", "def make(url):\n    return {}\n"),
         ),
     ),
     Case(
@@ -161,14 +117,14 @@ CASES = [
         ["check-models", "--dialect", "sqlite", "--models", "mods:Thing"],
         2,
         "not a SQLAlchemy MetaData",
-        _file("mods.py", "class Thing:\n    pass\n"),
+        write("mods.py", "class Thing:\n    pass\n"),
     ),
     Case(
         "--models unknown attribute",
         ["check-models", "--dialect", "sqlite", "--models", "mods:nothing"],
         2,
         "has no attribute 'nothing'",
-        _file("mods.py", "x = 1\n"),
+        write("mods.py", "x = 1\n"),
     ),
     Case(
         "no models anywhere",
@@ -240,14 +196,14 @@ CASES = [
         ["lock", "--check"],
         2,
         "lock",
-        _file("migrations/migration-gate.lock", b"\x00\xff\xfe\x89PNG\r\n"),
+        write("migrations/migration-gate.lock", b"\x00\xff\xfe\x89PNG\r\n"),
     ),
     Case(
         "lock file with conflict markers",
         ["lock", "--check"],
         2,
         "git conflict markers",
-        _file("migrations/migration-gate.lock", "lock-version: 1\n<<<<<<< HEAD\n"),
+        write("migrations/migration-gate.lock", "lock-version: 1\n<<<<<<< HEAD\n"),
     ),
     Case(
         "lint --base unknown ref",
@@ -260,14 +216,14 @@ CASES = [
         ["lint", "--dialect", "sqlite"],
         2,
         "unknown rule 'no-such-rule'",
-        _pyproject("[tool.migration-gate.lint]\ndisable = ['no-such-rule']\n"),
+        pyproject("[tool.migration-gate.lint]\ndisable = ['no-such-rule']\n"),
     ),
     Case(
         "lint: bad enum_naming regex",
         ["lint", "--dialect", "sqlite"],
         2,
         "not a valid regular expression",
-        _pyproject("[tool.migration-gate.lint]\nenum_naming = '(['\n"),
+        pyproject("[tool.migration-gate.lint]\nenum_naming = '(['\n"),
     ),
     Case("revision imports a missing package", R, 1, "chain-load-failed", _poison),
     Case("env.py raises", R, 1, "chain-load-failed", _env_raises),
@@ -276,47 +232,22 @@ CASES = [
         R,
         2,
         "the setup hook boom raised",
-        lambda r, i: (
-            _pyproject("[tool.migration-gate]\nsetup = 'hook:boom'\n")(r, i),
-            _file("hook.py", "def boom(connection):\n    raise ValueError('no tenant')\n")(r, i),
+        both(
+            pyproject("[tool.migration-gate]\nsetup = 'hook:boom'\n"),
+            write("hook.py", "def boom(connection):\n    raise ValueError('no tenant')\n"),
         ),
     ),
     Case("chain without revisions", R, 2, "the chain has no revision to walk", _no_revisions),
 ]
 
-
-def _leftovers(tmp: str) -> set[str]:
-    return set(glob.glob(os.path.join(tmp, "mg*")))
-
-
-def run_case(case: Case, root: Path) -> tuple[subprocess.CompletedProcess[str], set[str], set[str]]:
-    ini = write_chain(root, CHAIN)
-    if case.prepare is not None:
-        case.prepare(root, ini)
-    before = set(os.listdir(root))
-    tmp = tempfile.mkdtemp(prefix="mgbad-")
-    os.chmod(tmp, 0o755)
-    env = {k: v for k, v in os.environ.items() if k != "MIGRATION_GATE_PG_URL"}
-    env.update({"TMPDIR": tmp, **case.env})
-    argv = case.argv if case.argv[:1] == ["-c"] else ["-c", str(ini), *case.argv]
-    proc = subprocess.run(
-        [sys.executable, "-m", "migration_gate", *argv],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    left = _leftovers(tmp)
-    os.rmdir(tmp) if not os.listdir(tmp) else None
-    new_files = set(os.listdir(root)) - before - {"__pycache__"}
-    return proc, left, new_files
+CASES = SETUP + RELEASE
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input(tmp_path: Path, case: Case) -> None:
-    proc, left, new_files = run_case(case, tmp_path)
+def test_bad_input(tmp_path: Path, case: Case, request: pytest.FixtureRequest) -> None:
+    pg = request.getfixturevalue("pg_provider") if case.pg is not None else None
+    outcome = run_case(case, tmp_path, pg)
+    proc = outcome.proc
     out = proc.stdout + proc.stderr
     assert proc.returncode == case.code, out
     assert case.says in out, out
@@ -325,15 +256,25 @@ def test_bad_input(tmp_path: Path, case: Case) -> None:
     if case.code == 2:
         assert "report it" not in out
         assert len(proc.stderr.strip().splitlines()) <= case.lines, proc.stderr
-    assert not left, f"left behind: {left}"
-    assert not new_files, f"new files in the project: {new_files}"
+    assert not outcome.left, f"left behind: {outcome.left}"
+    assert not outcome.new_files, f"new files in the project: {outcome.new_files}"
+    assert not outcome.new_databases, f"scratch databases left: {outcome.new_databases}"
+
+
+def _line(outcome: Outcome) -> str:
+    proc = outcome.proc
+    lines = proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or [""]
+    return lines[-1] if proc.returncode != 1 else proc.stdout.strip().splitlines()[3].strip()
 
 
 if __name__ == "__main__":  # the table for the issue note
-    for case in CASES:
-        with tempfile.TemporaryDirectory() as d:
-            proc, _, _ = run_case(case, Path(d))
-            line = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or [""])[
-                -1
-            ]
-            print(f"| {case.name} | {proc.returncode} | {line.replace('|', '/')[:160]} |")
+    with contextlib.ExitStack() as stack:
+        pg: PostgresProvider | None = None
+        for case in CASES:
+            if case.pg is not None and pg is None:
+                url = os.environ.get("MIGRATION_GATE_PG_URL")
+                pg = stack.enter_context(PostgresProvider(url))
+            with tempfile.TemporaryDirectory() as d:
+                outcome = run_case(case, Path(d), pg)
+            line = _line(outcome).replace("|", "/")[:160]
+            print(f"| {case.name} | {outcome.proc.returncode} | {line} |")

@@ -83,10 +83,16 @@ def test_the_reference_environments_load() -> None:
             "deploy.backup: Input should be 'never', 'destructive' or 'always'",
         ),
         ("name: x\ndatabase: {url_env: X}\nfoo: 1\n", "unknown key 'foo'"),
-        ("name: x\ndatabase: {url_env: X, url: postgresql://a}\n", "unknown key 'database.url'"),
+        (
+            "name: x\ndatabase: {url_env: X, url: postgresql://a}\n",
+            "database.url: the file names the variable that holds the database URL",
+        ),
         ("name: [x\n", "is not valid YAML"),
         ("name: y\ndatabase: {url_env: X}\n", "name is 'y' but the file is x.yaml"),
-        ("name: x\ndatabase: {url_env: 'not a var'}\n", "database.url_env: String should match"),
+        (
+            "name: x\ndatabase: {url_env: 'not a var'}\n",
+            "database.url_env: the name of an environment variable",
+        ),
     ],
 )
 def test_a_broken_environment_file_names_the_file_and_the_key(

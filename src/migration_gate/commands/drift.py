@@ -18,6 +18,11 @@ def drift(settings: Settings, *, env: str) -> Report:
     from migration_gate.deploy.run import run_drift
 
     environment = settings.environment(env)
-    url = target_url(environment.database_url(settings.environ), env, environment.database.url_env)
+    url = target_url(
+        environment.database_url(settings.environ),
+        env,
+        environment.database.url_env,
+        must_exist=True,
+    )
     with project_for(settings) as project:
         return run_drift(project, Target(env, url, environment.deploy))

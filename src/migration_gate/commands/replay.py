@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from migration_gate.config.settings import Settings
+from migration_gate.errors import ConfigError
 from migration_gate.findings import Report
 from migration_gate.replay.run import ProgressFn
 
@@ -26,4 +27,9 @@ def replay(
     locked (table-rewrite) and a head unlike a fresh one (replay-drift), with timings."""
     from migration_gate.replay.session import ReplayOptions, replay_snapshots
 
+    if jobs is not None and jobs < 1:
+        raise ConfigError(
+            f"--jobs {jobs}: give a number of parallel restore jobs, 1 or more",
+            hint="leave it out for one per CPU core",
+        )
     return replay_snapshots(settings, snapshots, ReplayOptions(jobs=jobs, progress=progress))

@@ -4,8 +4,9 @@ An environment names where a branch deploys: the env var that holds its database
 is never stored in the file), how a deploy behaves there (timeouts, waiting for another
 deployer, retries, backups) and how a deploy is verified (the API's base URL and checks).
 Everything is checked on load by pydantic: an unknown key, a wrong type, a duration that does
-not parse is a `ConfigError` (exit 2) naming the file, the key and what was expected; a
-missing env var is one too, named, when the value is needed.
+not parse is a `ConfigError` (exit 2) naming the file, the key and what was expected (a
+database URL written in the file is refused as such); an env var that is missing or holds no
+database URL is one too, named, when the value is needed.
 
 Durations are written `500ms`, `5s`, `2min` (or `2m`), `1h`, or a number of seconds.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from migration_gate.config.imports import validation_message
 from migration_gate.db import urls
@@ -37,7 +38,7 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$", re.I)
 _UNIT = {None: 1.0, "ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def parse_duration(value: Any) -> float:
@@ -60,13 +61,25 @@ def parse_duration(value: Any) -> float:
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def _env_var(value: str) -> str:
+    if not _ENV_VAR.match(value):
+        raise ValueError(
+            "the name of an environment variable (letters, digits and _; no $, no URL)"
+        )
+    return value
+
+
+#: the name of an environment variable (its value is read when needed)
+EnvVar = Annotated[str, AfterValidator(_env_var)]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Database(_Strict):
     #: the environment variable that holds the database URL
-    url_env: str = Field(pattern=_ENV_VAR)
+    url_env: EnvVar
 
 
 class Deploy(_Strict):
@@ -101,9 +114,9 @@ class HttpCheck(_Strict):
 
 class Verify(_Strict):
     #: the environment variable that holds the API's base URL
-    base_url_env: str = Field(pattern=_ENV_VAR)
+    base_url_env: EnvVar
     #: the environment variable that holds a bearer token for the API, if it needs one
-    token_env: str | None = Field(default=None, pattern=_ENV_VAR)
+    token_env: EnvVar | None = None
     timeout: Duration = 10.0
     retries: int = Field(default=3, ge=0, le=20)
     checks: tuple[HttpCheck, ...] = ()
@@ -125,14 +138,27 @@ class Environment(_Strict):
 
     def database_url(self, environ: Mapping[str, str]) -> str:
         """The database URL from its env var, or a ConfigError naming the variable."""
-        value = environ.get(self.database.url_env, "").strip()
+        var = self.database.url_env
+        value = environ.get(var, "").strip()
         if not value:
             raise ConfigError(
-                f"environment {self.name}: ${self.database.url_env} is not set",
-                hint=f"export {self.database.url_env}=postgresql://... (the database of "
+                f"environment {self.name}: ${var} is not set",
+                hint=f"export {var}=postgresql://... (the database of "
                 f"{self.name}; {self.source.name} names the variable)",
             )
         urls.remember_secrets(value)
+        try:
+            backend = urls.parse(value).get_backend_name()
+        except ConfigError as exc:
+            raise ConfigError(
+                f"environment {self.name}: ${var} is {exc.message}", hint=exc.hint
+            ) from None
+        if backend == "postgres":
+            raise ConfigError(
+                f"environment {self.name}: ${var} starts with postgres://, a scheme SQLAlchemy "
+                "does not know",
+                hint=f"write postgresql:// in {var} (the rest of the URL stays as it is)",
+            )
         return value
 
 
@@ -148,6 +174,12 @@ def load_env(envs_dir: Path, name: str) -> Environment:
     path = next(
         (p for p in (envs_dir / f"{name}.yaml", envs_dir / f"{name}.yml") if p.is_file()), None
     )
+    if path is None and not envs_dir.is_dir():
+        raise ConfigError(
+            f"no environment {name!r}: the directory {envs_dir} does not exist",
+            hint=f"create {envs_dir / (name + '.yaml')} (name: {name}, database: url_env: "
+            "THE_VARIABLE_WITH_ITS_URL), or set [tool.migration-gate] envs_dir",
+        )
     if path is None:
         known = ", ".join(env_names(envs_dir)) or "none"
         raise ConfigError(
@@ -165,6 +197,13 @@ def load_env(envs_dir: Path, name: str) -> Environment:
         raise ConfigError(f"{path} must hold a mapping of keys (name, database, deploy, ...)")
     if "source" in data:
         raise ConfigError(f"{path}: unknown key 'source'")
+    if isinstance(data.get("database"), dict) and "url" in data["database"]:
+        raise ConfigError(
+            f"{path}: database.url: the file names the variable that holds the database URL, "
+            "never the URL itself (it would put the password in git)",
+            hint="write database: {url_env: NAME} and set the variable NAME to the URL "
+            "(a CI secret)",
+        )
     try:
         env = Environment.model_validate({**data, "source": path})
     except ValidationError as exc:

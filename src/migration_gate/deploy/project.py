@@ -80,9 +80,30 @@ class Providers:
             provider.close()
 
 
-def target_url(url: str, environment: str, url_env: str) -> str:
-    """The environment's database URL, checked: a URL of a dialect the deploy knows."""
+def target_url(url: str, environment: str, url_env: str, *, must_exist: bool = False) -> str:
+    """The environment's database URL, checked: a URL of a dialect the deploy knows; a SQLite
+    file in a directory that exists (and, `must_exist`, the file itself: drift reads a
+    database, it never creates one)."""
     u = urls.parse(url)
+    database = u.database or ""
+    if (
+        u.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and "uri" not in u.query
+    ):
+        path = Path(database)
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"{environment}: ${url_env} names {path}, but the directory {path.parent} "
+                "does not exist",
+                hint=f"fix the path in {url_env}, or create the directory",
+            )
+        if must_exist and not path.is_file():
+            raise ConfigError(
+                f"{environment}: no SQLite database at {path} (${url_env}); drift reads a "
+                "database, it never creates one",
+                hint=f"fix the path in {url_env}, or deploy to it first",
+            )
     if u.get_backend_name() not in ("postgresql", "sqlite"):
         raise ConfigError(
             f"{environment}: ${url_env} names a {u.get_backend_name()} database "

@@ -49,8 +49,19 @@ def find_snapshots(given: Sequence[str], snapshots_dir: Path) -> list[Path]:
     if given:
         paths = [Path(p) for p in given]
         for p in paths:
+            if p.is_dir():
+                raise ConfigError(
+                    f"snapshot {p} is a directory",
+                    hint=f"name the snapshot files in it, or set [tool.migration-gate] "
+                    f'snapshots_dir = "{p}" and give none',
+                )
             if not p.is_file():
                 raise ConfigError(f"snapshot {p} does not exist", hint="give the path of a file")
+            if p.suffix == ".json" and p.with_suffix("").suffix in SUFFIXES:
+                raise ConfigError(
+                    f"{p} is the metadata of a snapshot, not a snapshot",
+                    hint=f"give the snapshot itself: {p.with_suffix('')}",
+                )
         return paths
     if not snapshots_dir.is_dir():
         raise ConfigError(

@@ -130,6 +130,11 @@ def _check(request: SnapshotRequest, dialect: str) -> None:
             f"--output {request.output}: the directory {parent} does not exist",
             hint=f"create it first (mkdir -p {parent})",
         )
+    if request.output.is_dir():
+        raise ConfigError(
+            f"--output {request.output} is a directory",
+            hint=f"name the snapshot file, e.g. --output {request.output / 'main.dump'}",
+        )
     if request.sample is not None and request.sample < 1:
         raise ConfigError(f"--sample {request.sample}: give a number of rows, 1 or more")
     if request.schema_only and (request.sample is not None or request.masks):
