@@ -196,5 +196,5 @@ def mask_expression(
     else:
         expr = None
     if expr is None:
-        raise refuse(f"a {kind} fake does not fit")
+        raise refuse(f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} fake does not fit")
     return f"CASE WHEN {col} IS NULL THEN NULL ELSE {expr} END"
