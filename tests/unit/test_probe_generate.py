@@ -78,7 +78,7 @@ def test_values_follow_the_type_on_postgresql() -> None:
     assert first["flag"] is True and rows[1]["flag"] is False
     assert first["at"].tzinfo is None and first["at_tz"].tzinfo is dt.UTC
     assert isinstance(first["day"], dt.date) and isinstance(first["amount"], Decimal)
-    assert first["doc"] == '{"probe": 1}' and first["tags"] == "{}"
+    assert first["doc"] == '{"probe": "t.doc.1"}' and first["tags"] == "{}"
     for column in ("id", "u", "name", "body", "at", "day", "amount", "ratio", "doc", "blob"):
         assert len({r[column] for r in rows}) == 3, column  # a later unique constraint holds
 
@@ -586,3 +586,42 @@ def test_fill_order_breaks_nested_cycles_at_nullable_keys_only() -> None:
     assert sorted(order) == ["w", "x", "y", "z"]
     got = _fill_all(s)
     assert all(isinstance(p, Plan) for p in got.values()), got
+
+
+def test_json_bytes_and_literals_carry_their_table_and_column() -> None:
+    """A JSON document, bytes or a literal copied elsewhere says which table and column it
+    came from: the same column name in two tables, or two columns of one table, never share
+    a value (prefect 4160a4841eed: every JSON value was {"probe": n})."""
+
+    def table(name: str) -> Table:
+        return Table(
+            name,
+            (
+                Column("id", "integer", nullable=False),
+                Column("doc", "jsonb"),
+                Column("meta", "json"),
+                Column("blob", "bytea"),
+                Column("digest", "binary(8)"),
+                Column("words", "tsvector"),
+                Column("page", "xml"),
+                Column("price", "money"),
+                Column("mac", "macaddr"),
+            ),
+            primary_key=("id",),
+        )
+
+    s = snap("postgresql", table("a"), table("b"))
+    a = plan(table("a"), s).as_dicts()
+    b = plan(table("b"), s).as_dicts()
+    assert a[0]["doc"] == '{"probe": "a.doc.1"}' and b[0]["doc"] == '{"probe": "b.doc.1"}'
+    assert a[0]["blob"] == b"probe:a.blob.1" and len(a[0]["digest"]) <= 8
+    columns = ("doc", "meta", "blob", "digest", "words", "page", "price", "mac")
+    for c in columns:
+        assert len({r[c] for r in a}) == 3, c  # distinct per row
+        assert not {r[c] for r in a} & {r[c] for r in b}, c  # per table
+    values = [{r[c] for r in a} for c in ("doc", "meta")] + [
+        {r[c] for r in a} for c in columns[2:4]
+    ]
+    assert not values[0] & values[1] and not values[2] & values[3]  # per column
+    sqlite = snap("sqlite", table("a"))
+    assert plan(table("a"), sqlite).as_dicts()[0]["meta"] == '{"probe": "a.meta.1"}'

@@ -6,27 +6,34 @@ harmless:
 - `shifted_columns`: the values of column A now sit in column B of the same rows, the mark
   of an `INSERT INTO new SELECT * FROM old` into a table whose columns are in another order
   (every value lands in the wrong column: an error, shown as the mapping);
-- `destinations`: rows gone from one table are found in another table that gained rows in
-  the same revision (moved before the old table was dropped, or archived): not a loss.
+- `destinations`: rows gone from one table are found among the rows another table gained
+  in the same revision (`gained`: not the rows it held before, such as the probe's own)
+  (moved before the old table was dropped, or archived): not a loss.
 
 Values are compared by `token`, a representation-free text of a normalized value, because a
 value copied into a column of another type is stored in that type's form (`5` in a text
 column is `'5'`). Probe values carry a tag of their table and column (`values`), so a token
-found elsewhere says where it came from.
+found elsewhere says where it came from; values without one (a flag, a small number, the
+moment every probe row holds, an empty array) say nothing (`strong`), nor do the values a
+row takes from elsewhere (its references, enum labels: the caller leaves those columns out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from migration_gate.checks.probe.norm import Norm, Row
 
-__all__ = ["destinations", "shifted_by_values", "shifted_columns", "strong", "token"]
+__all__ = ["destinations", "gained", "shifted_by_values", "shifted_columns", "strong", "token"]
 
 _UUID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")
+#: a date, a time or a timestamp written as text (SQLite stores them so)
+_MOMENT = re.compile(
+    r"(\d{4}-\d{2}-\d{2})?([ T]?\d{2}:\d{2}(:\d{2}(\.\d*)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
 
 
 def token(value: Norm | None) -> str | None:
@@ -48,15 +55,20 @@ def token(value: Norm | None) -> str | None:
 
 
 def strong(value: Norm | None) -> bool:
-    """Whether a value is distinctive enough to say a row came from a table: text of four
-    characters or more, UUIDs, bytes, JSON, integers of five digits or more (probe keys)."""
+    """Whether a value is distinctive enough to say a row came from a table: text of six
+    characters or more (the probe's tagged digits; shorter probe text carries no tag) that is
+    no date or time, UUIDs, bytes, JSON but an empty array or object, integers of five digits
+    or more (probe keys)."""
     if value is None:
         return False
     tag, raw = value
-    if tag in ("uuid", "bytes", "json"):
+    if tag in ("uuid", "bytes"):
         return True
+    if tag == "json":
+        return raw not in ("[]", "{}")
     if tag == "str":
-        return len(str(raw)) >= 4
+        text = str(raw)
+        return len(text) >= 6 and _MOMENT.fullmatch(text) is None and text not in ("[]", "{}")
     if tag == "num":
         return isinstance(raw, Decimal) and raw.is_finite() and abs(raw) >= 10_000
     return False
@@ -128,3 +140,11 @@ def destinations(
             return None
         found[where] = found.get(where, 0) + 1
     return found
+
+
+def gained(rows: Sequence[Row], had: Iterable[Row]) -> list[Row]:
+    """The rows of a table that are none of the rows it `had` (the probe's own rows, as
+    recorded before the upgrade and as followed after it): a row it had matches on every
+    column recorded for it."""
+    marks = [m for row in had if (m := {c: v for c, v in row.items() if v is not None})]
+    return [r for r in rows if not any(all(r.get(c) == v for c, v in m.items()) for m in marks)]
