@@ -119,3 +119,18 @@ def test_references_and_labels_are_not_a_rows_own_values() -> None:
         enums=(EnumType("status", ("open", "closed")),),
     )
     assert own_columns(comments, s) == {"id", "body"}
+
+
+def test_a_row_turned_into_a_document_of_another_table_is_found_in_it() -> None:
+    """prefect 4160a4841eed turns each notification policy into an automation whose actions
+    document holds the policy's message template: the row's own value is there."""
+    lost = [row(id=900101, message="471001"), row(id=900102, message="471002")]
+    automations = [
+        row(id=1, actions=[{"type": "send-notification", "body": "471001"}]),  # PostgreSQL
+        row(id=2, actions='[{"type": "send-notification", "body": "471002"}]'),  # SQLite text
+    ]
+    assert destinations(lost, {"automation": automations}) == {"automation": 2}
+    # what a document holds that no probe row made says nothing: text, flags, small numbers
+    seeded = [row(id=3, actions={"body": "hello world", "n": 1, "ok": True, "x": None})]
+    assert destinations(lost, {"automation": seeded}) is None
+    assert destinations(lost, {"automation": [row(id=4, note="[not json")]}) is None

@@ -7,8 +7,9 @@ harmless:
   of an `INSERT INTO new SELECT * FROM old` into a table whose columns are in another order
   (every value lands in the wrong column: an error, shown as the mapping);
 - `destinations`: rows gone from one table are found among the rows another table gained
-  in the same revision (`gained`: not the rows it held before, such as the probe's own)
-  (moved before the old table was dropped, or archived): not a loss.
+  in the same revision, as values or inside JSON documents (moved before the old table was
+  dropped, archived, or turned into documents; `gained` leaves out the rows the table held
+  before, such as the probe's own): not a loss.
 
 Values are compared by `token`, a representation-free text of a normalized value, because a
 value copied into a column of another type is stored in that type's form (`5` in a text
@@ -21,11 +22,12 @@ row takes from elsewhere (its references, enum labels: the caller leaves those c
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
-from migration_gate.checks.probe.norm import Norm, Row
+from migration_gate.checks.probe.norm import Norm, Row, normalize
 
 __all__ = ["destinations", "gained", "shifted_by_values", "shifted_columns", "strong", "token"]
 
@@ -124,12 +126,13 @@ def destinations(
     lost: Sequence[Row], candidates: Mapping[str, Sequence[Row]]
 ) -> dict[str, int] | None:
     """Where each lost row is found: table → rows found there; None when a row is found
-    nowhere. A row is found in a table when one of its rows shares a distinctive value
-    (`strong`) with it; the candidates are the tables that gained rows in the revision."""
+    nowhere. A row is found in a table when one of its rows holds a distinctive value
+    (`strong`) of it, as a value or inside a JSON document (a row turned into a document of
+    another table); the candidates are the rows tables gained in the revision."""
     if not lost:
         return None
     indexed = {
-        name: {token(v) for row in rows for v in row.values() if strong(v)}
+        name: {t for row in rows for v in row.values() for t in _held(v)}
         for name, rows in candidates.items()
     }
     found: dict[str, int] = {}
@@ -140,6 +143,28 @@ def destinations(
             return None
         found[where] = found.get(where, 0) + 1
     return found
+
+
+def _held(value: Norm | None) -> set[str]:
+    """The tokens of the distinctive values a value holds: itself, and the scalars inside it
+    when it is a JSON document (SQLite stores one as text)."""
+    out = {t for t in (token(value),) if t is not None and strong(value)}
+    if value is None or value[0] not in ("json", "str") or str(value[1])[:1] not in ("[", "{"):
+        return out
+    try:
+        doc = json.loads(str(value[1]))
+    except ValueError:
+        return out
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif strong(leaf := normalize(item)) and (t := token(leaf)) is not None:
+            out.add(t)
+    return out
 
 
 def gained(rows: Sequence[Row], had: Iterable[Row]) -> list[Row]:
