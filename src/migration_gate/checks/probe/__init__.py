@@ -5,8 +5,8 @@ ask), `references` (parents first, rows that resolve), `generate` (the rows of o
 why it cannot be filled validly). Database I/O: `fill` (driver SQL on the step runner's
 connection), `watch` (which statements may have changed rows, and the ones a finding can
 name). Judging (pure): `norm` (values read back), `compare` (kinds of change in one table),
-`relocate` (values found in another column or table), `explain` (the statement behind a
-change), `messages` (the findings). Along the walk: `state` (what the probe knows),
+`relocate` (values found in another column or table), `evidence` (which columns of a row
+say where it came from), `explain` (the statement behind a change), `messages` (the findings). Along the walk: `state` (what the probe knows),
 `fillpass` (before an upgrade), `judge` (after it), and `DataProbe` in `hook`, the walk hook
 that ties them together (post-mortems 000 and 001, issue 13).
 """

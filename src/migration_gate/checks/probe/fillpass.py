@@ -55,7 +55,10 @@ def _fill(
     done: set[str] = set()
     filled: list[Plan] = []
     empty = [t.name for t in snap.tables if not counts[t.name]]
-    order = fill_order(snap) if len(empty) > 1 else empty  # the same relative order
+    if len(empty) > 1:  # parents first (the same relative order when only one is empty)
+        order = fill_order(snap, filled=[t.name for t in snap.tables if counts[t.name]])
+    else:
+        order = empty
     triggered = {t.table for t in snap.triggers}
     for name in order:
         done.add(name)

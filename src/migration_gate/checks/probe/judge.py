@@ -2,8 +2,10 @@
 
 `judge` compares every table something may have changed with what the probe recorded before
 the upgrade (`compare`), follows renamed tables silently, and looks for rows gone from one
-table in the tables that gained rows in the same revision (`relocate.destinations`): rows
-moved are no loss. Each remaining change gets its cause from the statements the revision
+table among the rows other tables gained in the same revision (`relocate.destinations`):
+rows moved are no loss. Only the lost rows' own values count (`evidence`: not the parents'
+keys they hold, nor labels), and only rows a table gained (`relocate.gained`: not the
+probe's own rows it held already). Each remaining change gets its cause from the statements the revision
 sent (`explain`). Reads are proportional to what the revision changed: a table that is the
 same object with no statement since keeps its rows, and tables are read for moved rows only
 when rows are gone.
@@ -18,9 +20,10 @@ from sqlalchemy.engine import Connection
 
 from migration_gate.checks.probe import fill
 from migration_gate.checks.probe.compare import Loss, TableState, compare_table, find_rename
+from migration_gate.checks.probe.evidence import own_columns
 from migration_gate.checks.probe.explain import Cause, Parsed, parse, rows_cause, values_cause
 from migration_gate.checks.probe.norm import Row
-from migration_gate.checks.probe.relocate import destinations
+from migration_gate.checks.probe.relocate import destinations, gained
 from migration_gate.checks.probe.state import ProbeState, Tracked, families, read
 from migration_gate.checks.probe.watch import DataWatch
 from migration_gate.snapshot.model import SchemaSnapshot, Table
@@ -41,12 +44,13 @@ def judge(
     sent = watch.take()
     with watch.quiet():
         counts_before = dict(state.counts)
+        tracked_before = dict(state.tracked)  # `_compare_tables` follows the rows on
         found = _compare_tables(state, conn, before, after, watch)
         if not found:
             state.before_snap = None
             return []
         parsed = parse(sent)
-        moves = _Moves(state, conn, before, after, counts_before)
+        moves = _Moves(state, conn, before, after, counts_before, tracked_before)
         out = []
         for loss, lost in found:
             moved = moves.moved(loss, lost) if loss.kind in ("dropped", "rows") else loss
@@ -137,7 +141,7 @@ def _vanished(
 
 
 class _Moves:
-    """The tables that gained rows in the revision, read once and only when rows are gone."""
+    """The rows tables gained in the revision, read once and only when rows are gone."""
 
     def __init__(
         self,
@@ -146,9 +150,10 @@ class _Moves:
         before: SchemaSnapshot,
         after: SchemaSnapshot,
         counts_before: dict[str, int],
+        tracked_before: dict[str, Tracked],
     ) -> None:
         self.state, self.conn, self.before, self.after = state, conn, before, after
-        self.counts_before = counts_before
+        self.counts_before, self.tracked_before = counts_before, tracked_before
         self._candidates: dict[str, tuple[Row, ...]] | None = None
 
     def candidates(self) -> dict[str, tuple[Row, ...]]:
@@ -160,15 +165,28 @@ class _Moves:
                 if count is None:
                     count = fill.row_count(self.conn, t.name)
                 if count > (0 if new else self.counts_before.get(t.name, 0)):
-                    self._candidates[t.name] = read(self.conn, t, [c.name for c in t.columns])
+                    rows = read(self.conn, t, [c.name for c in t.columns])
+                    self._candidates[t.name] = tuple(gained(rows, self._probe_rows(t.name)))
         return self._candidates
+
+    def _probe_rows(self, name: str) -> list[Row]:
+        """The probe's rows of a table, as recorded before the upgrade and as followed after
+        it (a renamed table's are its old name's)."""
+        out: list[Row] = []
+        for tracked in (self.tracked_before.get(name), self.state.tracked.get(name)):
+            if tracked is not None:
+                out.extend(tracked.rows)
+        return out
 
     def moved(self, loss: Loss, lost: tuple[Row, ...]) -> Loss:
         """`loss` as `moved` when every probe row it lost is found in a table that gained
         rows in this revision (the rows are elsewhere), else `loss` unchanged."""
         if not lost:
             return loss
-        found = destinations(lost, {n: r for n, r in self.candidates().items() if n != loss.table})
+        table = self.before.table(loss.table)
+        own = own_columns(table, self.before) if table is not None else frozenset()
+        marks = [{c: v for c, v in row.items() if c in own} for row in lost]
+        found = destinations(marks, {n: r for n, r in self.candidates().items() if n != loss.table})
         if found is None:
             return loss
         return replace(loss, kind="moved", found=tuple(sorted(found.items())))

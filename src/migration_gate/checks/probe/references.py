@@ -2,7 +2,9 @@
 
 `fill_order` puts each table after the tables its foreign keys point at (and after the
 likely parent of a reference without a foreign key, `loose_references`), so that every
-reference can take the values of rows the parent already holds. `resolve` picks, for each
+reference can take the values of rows the parent already holds; a cycle of references is
+broken where a reference may be NULL, and only a cycle of NOT NULL references cannot be
+filled. `resolve` picks, for each
 probe row, one row of each parent: a composite key takes all its columns from the same
 parent row, foreign keys that share a column take parent rows that agree on it, and two
 foreign keys to the same table take different rows of it where it has more than one (a
@@ -14,14 +16,21 @@ Self-references are not resolved here: they point at the table's own probe rows 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from migration_gate.snapshot.model import ForeignKey, SchemaSnapshot, Table
 from migration_gate.snapshot.normalize import type_family
 
-__all__ = ["Reference", "fill_order", "loose_references", "parent_tables", "resolve"]
+__all__ = [
+    "Reference",
+    "fill_order",
+    "loose_references",
+    "parent_tables",
+    "resolve",
+    "strict_parents",
+]
 
 
 @dataclass(frozen=True)
@@ -69,32 +78,126 @@ def parent_tables(table: Table, snapshot: SchemaSnapshot) -> set[str]:
     }
 
 
-def fill_order(snapshot: SchemaSnapshot) -> list[str]:
+def strict_parents(table: Table, snapshot: SchemaSnapshot) -> set[str]:
+    """The other tables `table` references through a foreign key that may not be NULL: it
+    cannot be filled before them (a nullable or guessed reference can be left NULL)."""
+    out = set()
+    for fk in table.foreign_keys:
+        if fk.ref_table == table.name or snapshot.table(fk.ref_table) is None:
+            continue
+        cols = [table.column(c) for c in fk.columns]
+        if not all(c is not None and c.nullable for c in cols):
+            out.add(fk.ref_table)
+    return out
+
+
+def fill_order(snapshot: SchemaSnapshot, filled: Collection[str] = ()) -> list[str]:
     """Table names, parents before the tables whose references point at them.
 
-    Self-references are ignored; tables caught in a cycle come last, in name order."""
+    `filled` names the tables that hold rows already (they wait for nothing). Self-references
+    are ignored. A cycle of references is broken at a reference that may be NULL (that table
+    comes first and leaves it NULL), so that every table outside the cycle, and every table of
+    it, still comes after its parents; only the tables on a cycle of NOT NULL references
+    (which no order can fill) come before a parent, in name order, and what depends on them
+    comes after them."""
     deps = {t.name: parent_tables(t, snapshot) for t in snapshot.tables}
-    # layer by layer (Kahn's algorithm): each layer is every table whose parents are all in
-    # earlier layers, in name order; linear in the tables and references
-    waiting = {n: len(d) for n, d in deps.items()}
+    strict = {t.name: strict_parents(t, snapshot) for t in snapshot.tables}
     children: dict[str, list[str]] = {}
     for n, d in deps.items():
         for parent in d:
             children.setdefault(parent, []).append(n)
+    waiting = {n: len(d) for n, d in deps.items()}
     order: list[str] = []
-    layer = sorted(n for n, count in waiting.items() if count == 0)
-    while layer:
-        order.extend(layer)
+    placed: set[str] = set()
+
+    def place(names: Sequence[str]) -> list[str]:
+        """Append `names`; the tables whose parents are all placed now (Kahn's algorithm)."""
         ready = []
-        for parent in layer:
-            for child in children.get(parent, ()):
+        for n in names:
+            order.append(n)
+            placed.add(n)
+        for n in names:
+            for child in children.get(n, ()):
                 waiting[child] -= 1
-                if waiting[child] == 0:
+                if waiting[child] == 0 and child not in placed:
                     ready.append(child)
-        layer = sorted(ready)
-    placed = set(order)
-    order.extend(sorted(n for n in deps if n not in placed))
-    return order
+        return ready
+
+    # layer by layer: each layer is every table whose parents are all in earlier layers, in
+    # name order; linear in the tables and references (cycles aside)
+    layer = sorted(n for n in deps if n in filled) + sorted(
+        n for n, count in waiting.items() if count == 0 and n not in filled
+    )
+    while True:
+        while layer:
+            layer = sorted(place(layer))
+        if len(placed) == len(deps):
+            return order
+        layer = _break_cycle(deps, strict, placed)
+
+
+def _break_cycle(
+    deps: Mapping[str, set[str]], strict: Mapping[str, set[str]], placed: set[str]
+) -> list[str]:
+    """Every table not placed waits for another one: the tables to place next. Among the
+    cycles that wait for nothing else (a table that only points into a cycle is never
+    chosen), the first table, fewest references left NULL and then by name, whose NOT NULL
+    references are all placed; else, when every table of that cycle has a NOT NULL reference
+    into it, the tables on cycles of NOT NULL references."""
+    left = {n: {p for p in d if p not in placed} for n, d in deps.items() if n not in placed}
+    components = _cycles(left)
+    where = {n: i for i, comp in enumerate(components) for n in comp}
+    sources = [
+        comp for comp in components if all(where[p] == where[n] for n in comp for p in left[n])
+    ]
+    cycle = min(sources, key=min)
+    loose = [n for n in cycle if not strict[n] & cycle]
+    if loose:
+        return [min(loose, key=lambda n: (len(left[n]), n))]
+    knots = _cycles({n: strict[n] & cycle for n in cycle})
+    return sorted(n for comp in knots if len(comp) > 1 for n in comp)
+
+
+def _cycles(graph: Mapping[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of `graph` (node → the nodes it points at, all
+    keys of `graph`), by Tarjan's algorithm without recursion."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[set[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, edges = work[-1]
+            nxt = next(edges, None)
+            if nxt is not None:
+                if nxt not in index:
+                    index[nxt] = low[nxt] = len(index)
+                    stack.append(nxt)
+                    on_stack.add(nxt)
+                    work.append((nxt, iter(sorted(graph[nxt]))))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    comp.add(member)
+                    if member == node:
+                        break
+                out.append(comp)
+    return out
 
 
 def resolve(refs: Sequence[Reference], count: int) -> list[dict[str, Any]] | str:

@@ -11,15 +11,18 @@ Values are chosen to survive ordinary migrations and to be told apart afterwards
 per row (a later unique constraint holds); text is digits (they convert to numbers or JSON,
 and lower() or trim() change nothing) that carry a tag of the table and column, so that
 values found in another column or table after an upgrade say where they came from (columns
-shifted by an `INSERT … SELECT *`, rows moved to another table); integer keys are large and
-tagged per table (a later seed row with id 1 does not collide, nor do rows copied from one
-table into another); every timestamp column of a row holds the same moment (a later rule
-`ends_at >= starts_at` holds).
+shifted by an `INSERT … SELECT *`, rows moved to another table); so do JSON documents
+(`{"probe": "table.column.n"}`), bytes, and the text literals of other PostgreSQL types;
+integer keys are large and tagged per table (a later seed row with id 1 does not collide,
+nor do rows copied from one table into another); every timestamp column of a row holds the
+same moment (a later rule `ends_at >= starts_at` holds), so moments are no evidence of where
+a row came from (`relocate.strong`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 import uuid
@@ -29,22 +32,23 @@ from typing import Any
 
 from migration_gate.snapshot.model import Column
 
-__all__ = ["NAMESPACE", "length_of", "natural", "stored", "tag"]
+__all__ = ["NAMESPACE", "binary", "digits", "length_of", "natural", "stored", "tag"]
 
 NAMESPACE = uuid.UUID("6f0b3c1e-6a2d-4c55-9a51-6d6967726174")
 _KEY_BASE = 900_000
 _SMALL_KEY_BASE = 30_000
 _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 _MOMENT = dt.datetime(2001, 2, 3, 4, 5, 6)
-#: PostgreSQL types outside the families that still take a plain text literal
+#: PostgreSQL types outside the families that still take a plain text literal; {d} is the
+#: tagged digits of the text family, {hi}:{lo} the column's tag in two bytes
 _PG_LITERALS = {
     "interval": "{n} days",
     "inet": "10.0.0.{n}",
     "cidr": "10.0.{n}.0/24",
-    "macaddr": "08:00:2b:01:02:0{n}",
-    "tsvector": "probe{n}",
-    "xml": "<probe n='{n}'/>",
-    "money": "{n}.00",
+    "macaddr": "08:00:2b:{hi:02x}:{lo:02x}:{m:02x}",
+    "tsvector": "probe{d}",
+    "xml": "<probe n='{d}'/>",
+    "money": "{d}.00",
 }
 
 
@@ -86,9 +90,9 @@ def natural(table: str, col: Column, family: str, n: int, in_key: bool) -> Any:
     if family == "float":
         return n + 0.5
     if family == "json":
-        return {"probe": n}
+        return {"probe": f"{table}.{col.name}.{n}"}
     if family == "binary":
-        return f"probe{n}".encode()
+        return binary(table, col.name, length_of(t), n)
     return None
 
 
@@ -103,7 +107,11 @@ def stored(value: Any, col: Column, family: str, dialect: str, n: int, table: st
         if t.endswith("[]"):
             return "{}"
         literal = _PG_LITERALS.get(re.sub(r"\(.*\)$", "", t).strip())
-        return literal.format(n=n) if literal else None
+        if literal is None:
+            return None
+        mark = tag(table, col.name)
+        d = digits(table, col.name, n)
+        return literal.format(n=n, d=d, hi=mark // 256, lo=mark % 256, m=n % 256)
     if isinstance(value, uuid.UUID):
         return value if t == "uuid" and not sqlite else value.hex  # char(32): sa.Uuid's form
     if isinstance(value, bool):
@@ -132,12 +140,26 @@ def text(table: str, column: str, length: int | None, n: int) -> str:
     if length in (32, 36) or (idlike and (length is None or length >= 32)):
         u = uuid.uuid5(NAMESPACE, f"{table}.{column}.{n}")
         return str(u) if length is None or length >= 36 else u.hex
-    digits = f"{100 + tag(table, column)}{n:03d}"
+    tagged = digits(table, column, n)
     if "email" in name:
-        address = f"p{digits}@example.com"
+        address = f"p{tagged}@example.com"
         if length is None or len(address) <= length:
             return address
-    for candidate in (digits, str(1000 + n)):
+    for candidate in (tagged, str(1000 + n)):
         if length is None or len(candidate) <= length:
             return candidate
     return str(n)[-length:] if length else str(n)
+
+
+def digits(table: str, column: str, n: int) -> str:
+    """The n-th value of a column as digits tagged with its table and column (six or more)."""
+    return f"{100 + tag(table, column)}{n:03d}"
+
+
+def binary(table: str, column: str, length: int | None, n: int) -> bytes:
+    """Distinct bytes within `length` that name the table and column: the text
+    `probe:table.column.n`, or a digest of it where the column is shorter."""
+    raw = f"probe:{table}.{column}.{n}".encode()
+    if length is None or len(raw) <= length:
+        return raw
+    return hashlib.blake2b(raw, digest_size=min(max(length, 1), 64)).digest()
