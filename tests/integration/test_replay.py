@@ -18,6 +18,7 @@ from migration_gate.cli import main
 from migration_gate.commands.replay import replay
 from migration_gate.commands.snapshot import snapshot
 from migration_gate.config.settings import Settings, load_settings
+from migration_gate.deploy import ledger
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
 from migration_gate.reports import render
@@ -86,6 +87,23 @@ def test_a_clean_replay_stays_quiet(tmp_path: Path, pg_admin_url: str, pg_url: s
     assert report.findings == [], report.findings
     assert [(s.target, s.revision, s.status) for s in report.steps] == [("main.dump", "a2", "ok")]
     assert report.ok and report.timings["replay.total"] > 0
+
+
+def test_a_deployed_database_with_its_ledger_replays_without_drift(
+    tmp_path: Path, pg_admin_url: str, pg_url: str
+) -> None:
+    """A production snapshot of a database `deploy` migrated holds migration_gate_ledger: the
+    tool's own bookkeeping, like alembic_version, is no drift of the replayed schema."""
+    notes = ("a2", "a1", "op.execute('CREATE TABLE notes (id serial PRIMARY KEY)')", "pass")
+    settings = _settings(tmp_path, pg_admin_url, [USERS, notes])
+    url = _prepared(settings, pg_url, ["a1"])
+    engine = sa.create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        ledger.create(conn)
+    engine.dispose()
+    report = replay(settings, snapshots=[str(_snap(settings, url))])
+    assert not _only(report, "replay-drift"), report.findings
+    assert report.ok, report.findings
 
 
 def test_a_revision_that_fails_on_the_data_names_the_rows(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from migration_gate.db.urls import scrub_known
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.findings import Report
 
@@ -87,7 +88,7 @@ def emit(report: Report, outputs: Outputs, *, github: bool = False) -> None:
     failed: list[str] = []
     to_stdout = False
     for fmt, path in outputs.pairs:
-        text = render(report, fmt)
+        text = scrub_known(render(report, fmt))
         if path is None:
             sys.stdout.write(text)
             to_stdout = True
@@ -97,11 +98,11 @@ def emit(report: Report, outputs: Outputs, *, github: bool = False) -> None:
         except OSError as exc:
             failed.append(f"{path}: {exc.strerror or exc}")
     if (not to_stdout and not outputs.quiet) or (failed and not to_stdout):
-        sys.stdout.write(render(report, "text"))
+        sys.stdout.write(scrub_known(render(report, "text")))
     if github and all(fmt != "annotations" for fmt, _ in outputs.pairs):
         # workflow commands go to stdout, unless a machine-readable report is already there
         machine = any(fmt != "text" and path is None for fmt, path in outputs.pairs)
-        (sys.stderr if machine else sys.stdout).write(render(report, "annotations"))
+        (sys.stderr if machine else sys.stdout).write(scrub_known(render(report, "annotations")))
     sys.stdout.flush()
     if failed:
         raise InfrastructureError(

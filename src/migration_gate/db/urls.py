@@ -27,6 +27,7 @@ __all__ = [
     "mask_text",
     "parse",
     "remember_secrets",
+    "scrub_known",
     "sync_url",
 ]
 
@@ -127,11 +128,19 @@ def mask(url: str | URL) -> str:
         return mask_text(str(url))
 
 
+def scrub_known(text: str) -> str:
+    """Replace the passwords of the URLs this process was given, wherever they appear, by
+    ``***``; nothing else changes (safe on JSON, XML and SQL: the last line of defence for
+    reports, whose URLs are masked where they are built)."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def mask_text(text: str) -> str:
     """Mask every password in free text: URL userinfo, `password=` parameters, and the
     passwords of the URLs this process was given."""
-    for secret in sorted(_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
+    text = scrub_known(text)
     text = _PASSWORD_IN_TEXT.sub(lambda m: f"{m['pre']}***{m['post']}", text)
     text = _USERINFO.sub(lambda m: f"{m['pre']}***{m['post']}", text)
     return _PASSWORD_PARAM.sub(lambda m: f"{m['pre']}***", text)
