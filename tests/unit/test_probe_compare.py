@@ -201,3 +201,31 @@ def test_the_rows_no_longer_found_are_returned() -> None:
     assert [x.kind for x in outcome.losses] == ["rows"]
     assert [r["id"] for r in outcome.lost] == [normalize(1), normalize(3)]
     assert compare_table("t", BEFORE, None).lost == BEFORE.rows
+
+
+def test_a_column_dropped_and_another_renamed_into_its_place_is_said_so() -> None:
+    """airflow 29ce7909c52b: drop task_instance_id, rename try_id to task_instance_id: the
+    values changed, but not in place (not hashed or recomputed): they are try_id's."""
+    fam = {"id": "integer", "name": "string", "plan": "string", "code": "string"}
+    before = TableState(
+        3,
+        fam,
+        rows(
+            id=[1, 2, 3], name=["a1", "a2", "a3"], plan=["p1", "p2", "p3"], code=["c1", "c2", "c3"]
+        ),
+        ("id",),
+    )
+    after = TableState(3, FAM, rows(id=[1, 2, 3], name=["a1", "a2", "a3"], plan=["c1", "c2", "c3"]))
+    (change,) = compare_table("t", before, after).losses
+    assert (change.column, change.replaced_by) == ("plan", "code")
+    from migration_gate.checks.probe.explain import Cause
+    from migration_gate.checks.probe.messages import _what
+
+    text = _what(change, Cause("unknown"))
+    assert "code renamed into its place" in text and "hashed" not in text
+    # a rewrite in place that matches no column that is gone stays a rewrite
+    hashed = TableState(
+        3, FAM, rows(id=[1, 2, 3], name=["a1", "a2", "a3"], plan=["h1", "h2", "h3"])
+    )
+    (rewrite,) = compare_table("t", before, hashed).losses
+    assert rewrite.replaced_by is None

@@ -21,6 +21,7 @@ The matched rows are returned too, so the probe follows its rows from revision t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -80,6 +81,9 @@ class Loss:
     key: tuple[str, ...] = ()
     #: moved: table → probe rows found there
     found: tuple[tuple[str, int], ...] = ()
+    #: values, rewritten: the column (gone now) whose values the column holds now, row for
+    #: row: it was dropped and that column renamed into its place
+    replaced_by: str | None = None
     #: values: the one value every changed row holds now (`show` form), if they hold one
     uniform: str | None = None
 
@@ -246,8 +250,30 @@ def compare_table(name: str, before: TableState, after: TableState | None) -> Ou
             loss = _changed_values(name, c, [(b.get(c), a.get(c)) for b, a in pairs], key, all_kept)
             if loss is not None:
                 losses.append(loss)
+    losses = _replaced(losses, before, after, pairs)
     followed = tuple({c: a.get(c) for c in b if c in after.families} for b, a in pairs)
     return Outcome(tuple(losses), followed, after.families, lost)
+
+
+def _replaced(
+    losses: list[Loss], before: TableState, after: TableState, pairs: Sequence[tuple[Row, Row]]
+) -> list[Loss]:
+    """A changed column whose values are now, row for row, those of a column that is gone:
+    the column was dropped and the other renamed into its place (not a rewrite in place)."""
+    gone = [c for c in before.families if c not in after.families]
+    if not gone:
+        return losses
+    out = []
+    for loss in losses:
+        col = loss.column
+        if col is not None and loss.kind in ("values", "rewritten"):
+            for g in gone:
+                now = [token(a.get(col)) for _, a in pairs]
+                if any(t is not None for t in now) and now == [token(b.get(g)) for b, _ in pairs]:
+                    loss = dataclasses.replace(loss, replaced_by=g)
+                    break
+        out.append(loss)
+    return out
 
 
 def find_rename(before: TableState, candidates: Mapping[str, TableState]) -> str | None:

@@ -77,6 +77,13 @@ def _what(loss: Loss, cause: Cause) -> str:
             "INSERT … SELECT * into a table with another column order?"
         )
     sample = "; ".join(f"{b} → {a}" for b, a in loss.examples)
+    if loss.replaced_by is not None:
+        return (
+            f"replaces {t}.{loss.column} with the values {t}.{loss.replaced_by} held ("
+            f"{sample}; {loss.after} of {loss.before} probe rows): {loss.replaced_by} is gone, so "
+            f"{loss.column} was dropped and {loss.replaced_by} renamed into its place, and the "
+            f"old values of {t}.{loss.column} are lost"
+        )
     if loss.kind == "rewritten":
         key = f", matched by {', '.join(loss.key)}" if loss.key else ""
         return (
@@ -123,6 +130,8 @@ def loss_finding(
         details["examples"] = [list(e) for e in loss.examples]
     if loss.mapping:
         details["mapping"] = dict(loss.mapping)
+    if loss.replaced_by:
+        details["replaced_by"] = loss.replaced_by
     if loss.found:
         details["moved_to"] = dict(loss.found)
     if loss.key:
