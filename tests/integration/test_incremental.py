@@ -10,6 +10,7 @@ path is off; and on a server that refuses the event triggers, `reason` says why.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -138,5 +139,36 @@ def test_a_server_that_refuses_the_event_triggers_says_so(
             assert snaps.snapshot().table("t5") is not None
             assert (snaps.stats.full_reads, snaps.stats.scoped_reads) == (2, 0)
             snaps.close()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_the_catalog_reader_prepares_its_query_on_a_connection_that_prepares_nothing(
+    pg_url: str,
+) -> None:
+    """The tool's own connections prepare nothing (`prepare_threshold=None`: DDL must never
+    meet a cached plan); the catalog reader must still prepare its scoped query, or each
+    snapshot parses and plans the whole catalog query again (3.5 ms instead of 1 ms a read
+    on a 200-table chain)."""
+    engine = engines.engine(pg_url, connect_args={"prepare_threshold": None})
+    if engine.dialect.driver != "psycopg":
+        pytest.skip("psycopg 3 only (SQLAlchemy 1.4 reads the catalog in full)")
+    try:
+        with engine.connect() as conn:
+            _ten_tables(conn)
+            snaps = IncrementalCapture(conn)
+            try:
+                snaps.snapshot()
+                for i in range(3):
+                    _step(conn, f"ALTER TABLE t{i} ADD COLUMN extra integer")
+                    snaps.snapshot()
+                assert snaps.stats.scoped_reads == 3, snaps.stats
+                tracker: Any = snaps._tracker
+                reader = tracker._reader.dbapi_connection
+                prepared = reader.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()
+                assert prepared[0] >= 1, "the catalog reader prepared nothing"
+            finally:
+                snaps.close()
     finally:
         engine.dispose()

@@ -175,11 +175,16 @@ class PostgresTracker:
             return
         # The catalog reads go through a connection of their own: psycopg deallocates every
         # prepared statement of a connection that runs a DROP, and the migrations do; there,
-        # the scoped query is planned once and stays planned.
+        # the scoped query is planned once and stays planned. The engine's connections
+        # prepare nothing (`prepare_threshold=None`, see chain.runner): this one must, or
+        # every read parses and plans the whole catalog query again (about 10x its run
+        # time); its one text column cannot change type under it.
         reader = self.connection.engine.raw_connection()
         try:
             driver: Any = reader.dbapi_connection
             driver.autocommit = True
+            if hasattr(driver, "prepare_threshold"):  # psycopg 3 (not psycopg2)
+                driver.prepare_threshold = 5
             driver.execute("SET plan_cache_mode = force_generic_plan")
         except DBAPIError as exc:
             reader.close()
