@@ -19,17 +19,23 @@ import pytest
 
 from migration_gate.commands.deploy import deploy
 from migration_gate.db import engines
+from migration_gate.db.provision import PostgresProvider
 from tests import deploy_project as dp
 from tests.chain_builder import (
     OWN_TRANSACTION_ENV,
     PER_MIGRATION_ENV,
     SHARED_ENV,
+    URL_ONLY_ENV,
     Revision,
     table_chain,
     table_up,
 )
 
-ENVS = {"per-migration": PER_MIGRATION_ENV, "one command per revision": SHARED_ENV}
+ENVS = {
+    "per-migration": PER_MIGRATION_ENV,
+    "one command per revision": SHARED_ENV,
+    "env.py's own connection": URL_ONLY_ENV,
+}
 
 
 def _project(root: Path, revisions: list[Revision], env: str, **kw: object) -> Path:
@@ -300,3 +306,42 @@ def test_an_env_py_that_begins_the_transaction_itself_gets_one_command_per_revis
     assert rows == tables and len(set(rows)) == 4
     # a1; the batch a2..a4, stopped as a3 began in a2's transaction; then a2, a3, a4 alone
     assert _commands(tmp_path, pg_url) == 1 + 1 + 3
+
+
+def _statements(root: Path, n: int, url: str, admin: str) -> list[str]:
+    """The statements a deploy of `n` revisions (one table each) sends to the database."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Connection, Engine
+
+    ini = _project(root, table_chain(n), PER_MIGRATION_ENV)
+    database = url.rsplit("/", 1)[-1]
+    sent: list[str] = []
+
+    def note(conn: Connection, cursor: object, statement: str, *args: object) -> None:
+        if conn.engine.url.database == database:
+            sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        assert deploy(dp.settings(ini, url, admin), env="dev").ok
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_batched_revision_sends_alembics_statements_and_its_ledger_row(
+    tmp_path: Path, pg_provider: PostgresProvider, pg_admin_url: str
+) -> None:
+    """Counted, not timed: each revision more costs what Alembic sends for it (its DDL and
+    the version row) and one statement of the deploy's own (its ledger row)."""
+    sent = {}
+    for n in (4, 12):
+        url = pg_provider.scratch("count")
+        try:
+            sent[n] = _statements(tmp_path / str(n), n, url, pg_admin_url)
+        finally:
+            pg_provider.drop(url)
+    assert len(sent[12]) - len(sent[4]) == 8 * 3, sent[12]
+    ledger = [s for s in sent[12] if "migration_gate_ledger" in s and "INSERT" in s]
+    assert len(ledger) == 12
+    assert not [s for s in sent[12] if "set_config" in s and "migration_gate_ledger" not in s][1:]

@@ -20,12 +20,12 @@ nothing of it is applied.
   (pysqlite alone would autocommit it). On PostgreSQL, outside a transaction (Alembic's
   ``autocommit_block``) the deploy's values are set for the session and the lock is checked
   first, since what runs there commits at once; and on a connection that was not prepared
-  (one env.py opened itself) each transaction begins as it did before the runner's was:
-  ``set_config(..., true)`` (what ``SET LOCAL`` does) with the lock check.
+  (one env.py opened itself) each transaction begins with ``set_config(..., true)`` (what
+  ``SET LOCAL`` does) and the lock check.
 - **statements**: notes when Alembic writes its version table, and when a statement runs
   outside any transaction (then a failure cannot be rolled back entirely and is not retried).
 - **commit**: when the transaction wrote the version table, the revision's ledger row is
-  inserted in it, just before it commits (see above).
+  inserted in it, just before it commits (on PostgreSQL with `ledger.insert_checked`).
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ class TransactionHooks:
         if self._autocommit(conn):
             return
         row = self._row(state)
-        if self.dialect == "postgresql" and self._prepared(conn):
+        if self.dialect == "postgresql":
             held, params = self._lock_params()
             checked = ledger.insert_checked(
                 conn, row, restore=self.timeouts.settings(), held=held, params=params
@@ -253,9 +253,7 @@ class TransactionHooks:
                 state.lost_lock = True
                 raise LockLost("the deploy lock's session is gone")
         else:
-            in_force = ledger.insert(conn, row, settings=self.dialect == "postgresql")
-            if in_force is not None:
-                state.in_force = {"lock_timeout": in_force[0], "statement_timeout": in_force[1]}
+            ledger.insert(conn, row)
         state.ledger_written = True
 
     # -- the window ----------------------------------------------------------------------

@@ -105,32 +105,15 @@ def read(conn: Connection) -> list[LedgerRow]:
     return out
 
 
-#: the insert of `insert(settings=True)` on PostgreSQL, as driver SQL (psycopg's format):
-#: it runs once per revision, so it is not built and compiled by SQLAlchemy every time
-_PG_INSERT = (
-    f"INSERT INTO {LEDGER_TABLE} (id, revision, checksum, direction, status, started_at, "
-    "duration, deployed_by, tool_version, environment, error) VALUES (%(id)s, %(revision)s, "
-    "%(checksum)s, %(direction)s, %(status)s, %(started_at)s, %(duration)s, %(deployed_by)s, "
-    "%(tool_version)s, %(environment)s, %(error)s) "
-    "RETURNING current_setting('lock_timeout'), current_setting('statement_timeout')"
-)
+def insert(conn: Connection, row: LedgerRow) -> None:
+    """Add `row` in the connection's current transaction (the caller commits)."""
+    conn.execute(table.insert().values(id=uuid.uuid4().hex, **_values(row)))
 
 
-def insert(conn: Connection, row: LedgerRow, *, settings: bool = False) -> tuple[str, str] | None:
-    """Add `row` in the connection's current transaction (the caller commits). With
-    `settings` (PostgreSQL only), also return the lock_timeout and statement_timeout in
-    force in that transaction."""
-    values = {"id": uuid.uuid4().hex, **_values(row)}
-    if not settings:
-        conn.execute(table.insert().values(**values))
-        return None
-    found = conn.exec_driver_sql(_PG_INSERT, values).one()
-    return str(found[0]), str(found[1])
-
-
-#: `insert_checked`: the settings in force and the lock check first (a CTE read twice is
-#: computed once, before the outer SELECT sets the values back), the row only while the
-#: lock is held. {held} is SQL that is true while it is.
+#: `insert_checked`, as driver SQL (psycopg's format: it runs once per revision, so it is
+#: not built and compiled by SQLAlchemy every time): the settings in force and the lock check
+#: first (a CTE read twice is computed once, before the outer SELECT sets the values back),
+#: the row only while the lock is held. {held} is SQL that is true while it is.
 _PG_INSERT_CHECKED = (
     "WITH seen AS (SELECT current_setting('lock_timeout') AS lt, "
     "current_setting('statement_timeout') AS st, {held} AS held), "
