@@ -7,8 +7,11 @@ that runs each migration in its own transaction (``transaction_per_migration=Tru
 - **alembic**: `alembic upgrade head` in-process (`command.upgrade`) on an empty database:
   the floor, what Alembic itself costs.
 - **step runner**: the chain loaded (`load_chain`) and applied by the step runner, one
-  Alembic command per revision through env.py, as a deploy applies it, and nothing else:
-  what any per-revision deploy costs before it does any of its own work.
+  Alembic command per revision through env.py, and nothing else: what any deploy that runs
+  one command per revision costs before it does any of its own work.
+- **step runner, one command**: the same, but as a deploy applies it when env.py runs each
+  migration in its own transaction: the first revision alone, the rest in one command
+  (`upgrade_each`): the floor of the deploy.
 - **deploy (lock file)**: the deploy command in-process on an empty database
   (`commands.deploy.deploy`: chain load, lock, pre-flight, one transaction and ledger row per
   revision, post-check), with a lock file that vouches for the head's schema.
@@ -111,6 +114,17 @@ def _step_runner(ini: Path, url: str) -> None:
         runner.close()
 
 
+def _step_runner_batched(ini: Path, url: str) -> None:
+    chain = load_chain(Config(str(ini)))
+    runner = StepRunner(Config(str(ini)), url, script=chain.script)
+    try:
+        runner.upgrade(chain.order[0])
+        assert runner.per_migration_transactions, "env.py has no transaction_per_migration"
+        runner.upgrade_each(chain.order[1:])
+    finally:
+        runner.close()
+
+
 def _ok(report: Report) -> Report:
     if not report.ok:
         raise SystemExit(f"the benchmark's {report.command} failed: {report.findings}")
@@ -157,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, Callable[[], float]] = {
             "alembic upgrade head": lambda: fresh(lambda url: _alembic(ini, url)),
             "step runner alone": lambda: fresh(lambda url: _step_runner(ini, url)),
+            "step runner, one command": lambda: fresh(lambda url: _step_runner_batched(ini, url)),
             "deploy (lock file)": lambda: fresh(
                 lambda url: _ok(deploy(_settings(ini, url, admin, lock=True), env="bench"))
             ),
