@@ -51,9 +51,18 @@ def decode_source(data: bytes | str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_DEFS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+#: what holds statements: a def or class is a statement, found only in these
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
 def _strip_docstrings(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+    """Drop the docstring of the module and of every class and function. Only statement
+    lists are visited (a def is a statement), not every node as `ast.walk` would."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _DEFS):
             body = node.body
             if (
                 body
@@ -62,6 +71,10 @@ def _strip_docstrings(tree: ast.AST) -> None:
                 and isinstance(body[0].value.value, str)
             ):
                 node.body = body[1:] or [ast.Pass()]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, _BLOCKS))
 
 
 def _render_into(node: object, out: list[str]) -> None:
