@@ -30,6 +30,7 @@ nothing of it is applied.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -100,6 +101,14 @@ def _identity(url: URL) -> tuple[Any, ...]:
 
 #: `Connection.info` key (it lives as long as the database connection) of `prepare`
 _PREPARED = "migration_gate.deploy.prepared"
+
+
+def _abort(conn: Connection) -> None:
+    """When a begin or commit listener raises, SQLAlchemy forgets that transaction, but the
+    database connection is still in it (with the revision's work): roll it back there, so
+    that no later commit on this connection (a ledger row, a read) can commit any of it."""
+    with contextlib.suppress(Exception):
+        conn.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
 
 
 class TransactionHooks:
@@ -183,6 +192,13 @@ class TransactionHooks:
         self._session_set.add(id(conn))
 
     def _on_begin(self, conn: Connection) -> None:
+        try:
+            self._begin(conn)
+        except BaseException:
+            _abort(conn)
+            raise
+
+    def _begin(self, conn: Connection) -> None:
         if self.state is None or not self._is_ours(conn):
             return
         if self.dialect == "sqlite":
@@ -234,6 +250,13 @@ class TransactionHooks:
             state.stamped = True
 
     def _on_commit(self, conn: Connection) -> None:
+        try:
+            self._commit(conn)
+        except BaseException:
+            _abort(conn)
+            raise
+
+    def _commit(self, conn: Connection) -> None:
         state = self.state
         if state is None or not state.stamped or state.ledger_written or not self._is_ours(conn):
             return
