@@ -1,7 +1,6 @@
 """A deploy through an env.py that runs each migration in its own transaction
-(``transaction_per_migration=True``): the first pending revision is one Alembic command, the
-rest go in ONE command, and still each revision has its own transaction and its own ledger
-row. What must hold as it does one command per revision: a revision that fails leaves those
+(``transaction_per_migration=True``): the pending revisions go in ONE Alembic command, and
+still each revision has its own transaction and its own ledger row. What must hold as it does one command per revision: a revision that fails leaves those
 before it committed and ledgered and nothing of itself; a revision that changes a timeout is
 reported and the next one runs under the deploy's values; a lost deploy lock stops the deploy
 before the revision commits; retries on a lock, autocommit blocks, deploy.timeout; an env.py
@@ -56,7 +55,7 @@ def _xmin(url: str, sql: str) -> list[str]:
     return [r[0] for r in dp.query(url, sql)]
 
 
-def test_the_rest_goes_in_one_command_each_revision_in_its_own_transaction(
+def test_one_command_each_revision_in_its_own_transaction(
     tmp_path: Path, pg_url: str, pg_admin_url: str
 ) -> None:
     ini = _project(tmp_path, table_chain(5), PER_MIGRATION_ENV)
@@ -67,7 +66,7 @@ def test_the_rest_goes_in_one_command_each_revision_in_its_own_transaction(
         progress=lambda env, i, n, rev: seen.append((i, n, rev)),
     )
     assert report.ok, report.findings
-    assert _commands(tmp_path, pg_url) == 2  # a1 alone, then a2..a5 together
+    assert _commands(tmp_path, pg_url) == 1
     assert seen == [(k, 5, f"a{k}") for k in range(1, 6)]
     assert dp.version(pg_url) == ["a5"]
     assert [(r.revision, r.status) for r in dp.ledger(pg_url)] == [
@@ -120,7 +119,7 @@ def test_a_revision_in_the_middle_that_fails(
     tables = _xmin(pg_url, "SELECT xmin::text FROM pg_class WHERE relname IN ('t_a1', 't_a2')")
     assert sorted(applied) == sorted(tables) and len(set(applied)) == 2
     if env is PER_MIGRATION_ENV:  # a3 failed in the batch and was not run again
-        assert _commands(tmp_path, pg_url) == 2
+        assert _commands(tmp_path, pg_url) == 1
 
 
 @pytest.mark.parametrize("env", list(ENVS.values()), ids=list(ENVS))
@@ -218,9 +217,9 @@ def test_a_revision_behind_a_lock_in_a_batch_is_retried(
         (f"a{k}", "applied") for k in range(1, 5)
     ]
     assert dp.version(pg_url) == ["a4"]
-    # the first deploy: a1; this one: a2 alone, the batch a3..a4 (a3's first attempt), a3's
-    # retries alone, then a4 (a batch of one is a step)
-    assert _commands(tmp_path, pg_url) == 1 + 1 + 1 + (attempts["a3"] - 1) + 1
+    # the first deploy: a1; this one: a2..a4 (a3's first attempt), a3's retries alone,
+    # then a4 (the last revision is a step)
+    assert _commands(tmp_path, pg_url) == 1 + 1 + (attempts["a3"] - 1) + 1
 
 
 def test_autocommit_blocks_in_a_batch(tmp_path: Path, pg_url: str, pg_admin_url: str) -> None:
@@ -235,7 +234,7 @@ def test_autocommit_blocks_in_a_batch(tmp_path: Path, pg_url: str, pg_admin_url:
         pg_url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_t_a1'::regclass"
     ) == [(True,)]
     assert [r.revision for r in dp.ledger(pg_url)] == ["a1", "a2", "a3", "a4"]
-    assert _commands(tmp_path, pg_url) == 2
+    assert _commands(tmp_path, pg_url) == 1
 
 
 def test_an_autocommit_part_that_ran_is_not_run_again(
@@ -269,7 +268,7 @@ def test_deploy_timeout_stops_between_revisions_of_a_batch(tmp_path: Path) -> No
     assert "stays at a2" in failed.message
     assert dp.version(url) == ["a2"]
     assert [r.revision for r in dp.ledger(url)] == ["a1", "a2"]
-    assert _commands(tmp_path, url) == 2
+    assert _commands(tmp_path, url) == 1
 
 
 def test_sqlite_batch_is_atomic_per_revision(tmp_path: Path) -> None:
@@ -285,7 +284,7 @@ def test_sqlite_batch_is_atomic_per_revision(tmp_path: Path) -> None:
         ("a2", "applied"),
         ("a3", "failed"),
     ]
-    assert _commands(tmp_path, url) == 2
+    assert _commands(tmp_path, url) == 1
 
 
 def test_an_env_py_that_begins_the_transaction_itself_gets_one_command_per_revision(
@@ -304,8 +303,8 @@ def test_an_env_py_that_begins_the_transaction_itself_gets_one_command_per_revis
         "ORDER BY relname",
     )
     assert rows == tables and len(set(rows)) == 4
-    # a1; the batch a2..a4, stopped as a3 began in a2's transaction; then a2, a3, a4 alone
-    assert _commands(tmp_path, pg_url) == 1 + 1 + 3
+    # a1..a4, stopped as a2 began in a1's transaction (nothing committed); then one each
+    assert _commands(tmp_path, pg_url) == 1 + 4
 
 
 def _statements(root: Path, n: int, url: str, admin: str) -> list[str]:
@@ -345,3 +344,31 @@ def test_a_batched_revision_sends_alembics_statements_and_its_ledger_row(
     ledger = [s for s in sent[12] if "migration_gate_ledger" in s and "INSERT" in s]
     assert len(ledger) == 12
     assert not [s for s in sent[12] if "set_config" in s and "migration_gate_ledger" not in s][1:]
+
+
+@pytest.mark.parametrize("env", list(ENVS.values()), ids=list(ENVS))
+def test_a_ledger_row_that_cannot_be_written_takes_its_revision_down(
+    tmp_path: Path, pg_url: str, pg_admin_url: str, env: str
+) -> None:
+    """a3 adds a trigger that refuses its own ledger row: the insert fails inside a3's
+    commit, so a3 rolls back; the `failed` row written afterwards on the same connection
+    must not commit any of a3 with it (SQLAlchemy forgets a transaction whose commit
+    listener raised, but the database connection is still in it)."""
+    refuse = (
+        table_up("t_a3") + '\nop.execute("CREATE FUNCTION refuse() RETURNS trigger '
+        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'ledger refused'; END $$\")\n"
+        'op.execute("CREATE TRIGGER refuse BEFORE INSERT ON migration_gate_ledger '
+        "FOR EACH ROW WHEN (NEW.status = 'applied') EXECUTE FUNCTION refuse()\")"
+    )
+    ini = _project(tmp_path, table_chain(5, a3=refuse), env)
+    report = deploy(dp.settings(ini, pg_url, pg_admin_url), env="dev")
+    (failed,) = report.errors()
+    assert failed.revision == "a3" and "ledger refused" in failed.message
+    assert dp.version(pg_url) == ["a2"]
+    assert dp.query(pg_url, "SELECT to_regclass('t_a3') IS NULL") == [(True,)]
+    assert dp.query(pg_url, "SELECT count(*) FROM pg_trigger WHERE tgname = 'refuse'") == [(0,)]
+    assert [(r.revision, r.status) for r in dp.ledger(pg_url)] == [
+        ("a1", "applied"),
+        ("a2", "applied"),
+        ("a3", "failed"),
+    ]

@@ -30,16 +30,17 @@ def test_the_runner_learns_transaction_per_migration_from_env_py(
     runner = _runner(tmp_path / "a", PER_MIGRATION_ENV, sqlite_url)
     try:
         assert runner.per_migration_transactions is None
-        with pytest.raises(ValueError, match="transaction_per_migration"):
-            runner.upgrade_each(["a1"])
-        runner.upgrade("a1")
+        assert runner.upgrade_each(["a1", "a2"]) == ("a1", "a2")
         assert runner.per_migration_transactions is True
     finally:
         runner.close()
-    other = _runner(tmp_path / "b", SHARED_ENV, sqlite_url)
+    other = _runner(tmp_path / "b", SHARED_ENV, sqlite_url)  # the same database, at a2
     try:
-        other.upgrade("a2")  # a1 is applied: the same database
+        assert other.upgrade_each(["a3", "a4"]) == ("a3",)  # one transaction: the first only
         assert other.per_migration_transactions is False
+        assert other.heads() == ("a3",)
+        with pytest.raises(ValueError, match="transaction_per_migration"):
+            other.upgrade_each(["a4"])
     finally:
         other.close()
 
@@ -113,5 +114,23 @@ def test_two_revisions_in_one_transaction_are_refused_before_the_second_runs(
         assert runner.heads() == ("a1",)  # a2 went down with the shared transaction
         runner.upgrade("a2")
         assert runner.per_migration_transactions is False  # learnt for good
+    finally:
+        runner.close()
+
+
+def test_an_env_py_on_its_own_connection_gets_the_first_revision_only(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """transaction_per_migration, but env.py migrates on a connection of its own: the
+    caller cannot see each revision commit there, so the command stops after the first."""
+    own = PER_MIGRATION_ENV.replace(
+        'connection = config.attributes.get("connection")', "connection = None"
+    )
+    assert own != PER_MIGRATION_ENV
+    runner = _runner(tmp_path, own, sqlite_url)
+    try:
+        assert runner.upgrade_each(["a1", "a2", "a3"]) == ("a1",)
+        assert not runner.shared_connection
+        assert runner.heads() == ("a1",)
     finally:
         runner.close()

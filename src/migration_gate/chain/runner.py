@@ -207,26 +207,31 @@ class StepRunner:
 
     def upgrade_each(
         self, revisions: Sequence[str], before_each: Callable[[str], None] | None = None
-    ) -> None:
-        """Apply `revisions` in ONE Alembic command, each in its own transaction: only when
-        env.py declared ``transaction_per_migration`` (`per_migration_transactions`).
+    ) -> tuple[str, ...]:
+        """Apply `revisions` in ONE Alembic command, each in its own transaction, as far as
+        env.py allows: all of them when env.py, as it configures Alembic for this command,
+        declares ``transaction_per_migration`` and migrates on the runner's connection; else
+        only the first (one step, as `upgrade` would). Returns the revisions applied.
 
         `before_each(revision)` is called inside each revision's transaction, just before its
         code; what it raises stops the command and is re-raised as is. A revision that fails
         is a `StepFailed` naming it (the revisions before it are committed, each in its
         transaction). Should env.py run two revisions in one transaction after all (it began
         the transaction itself), `TransactionsShared` is raised before the second one runs
-        anything, and `per_migration_transactions` is False from then on."""
-        if self.per_migration_transactions is not True:
+        anything, and `per_migration_transactions` is False from then on; when that is False,
+        this is a ValueError."""
+        if self.per_migration_transactions is False:
             raise ValueError("upgrade_each needs env.py's transaction_per_migration=True")
-        if revisions:
-            self._step(
-                revisions[-1],
-                is_upgrade=True,
-                together=tuple(revisions),
-                before_each=before_each,
-                separate=True,
-            )
+        if not revisions:
+            return ()
+        self._step(
+            revisions[-1],
+            is_upgrade=True,
+            together=tuple(revisions),
+            before_each=before_each,
+            separate=True,
+        )
+        return self._outcome.given
 
     def run_env_only(self) -> Any:
         """Run env.py once without migrating, to learn its target_metadata."""
@@ -254,6 +259,14 @@ class StepRunner:
 
         def steps(heads: Any, ctx: MigrationContext) -> list[RevisionStep]:
             seen: list[Any] | None = [] if separate else None
+            given = scripts
+            # env.py has configured Alembic by now: one revision per transaction, on our
+            # connection (so our hooks see each commit)? Else the first revision alone.
+            if separate and not (
+                ctx.opts.get("transaction_per_migration") and ctx.connection is self.conn
+            ):
+                given = scripts[:1]
+            self._outcome.given = tuple(s.revision for s in given)
             return [
                 Step(
                     self.script.revision_map,
@@ -264,7 +277,7 @@ class StepRunner:
                     before_each=before_each,
                     separate=seen,
                 )
-                for s in scripts
+                for s in given
             ]
 
         try:
@@ -297,6 +310,7 @@ class StepRunner:
                 revision, direction, error_text(exc), _line_in(exc, script.path), error_code(exc)
             ) from exc
         if not self.shared_connection:
+            revision = self._outcome.given[-1] if self._outcome.given else revision
             applied = revision in self.heads() if is_upgrade else revision not in self.heads()
             if not applied:
                 raise ConfigError(

@@ -43,6 +43,8 @@ class Outcome:
     per_migration: bool | None = None
     #: env.py called run_migrations (so a failure after this is a revision's)
     reached: bool = False
+    #: the revisions handed to Alembic (`upgrade_each`: maybe only the first)
+    given: tuple[str, ...] = ()
     #: the revision whose upgrade/downgrade code was called last
     current: str | None = None
     #: what `before_each` (or the shared-transaction check) raised: re-raised as is

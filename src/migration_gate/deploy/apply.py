@@ -287,8 +287,10 @@ class _Applier:
         )
 
     def batched(self) -> bool:
-        """May the next revisions go in one command (each in its own transaction)?"""
-        return self.runner.per_migration_transactions is True and self.runner.shared_connection
+        """May the next revisions go in one command (each in its own transaction)? Until the
+        first command, env.py is asked (`run_batch` applies the first revision only unless
+        env.py declares transaction_per_migration)."""
+        return self.runner.per_migration_transactions is not False and self.runner.shared_connection
 
     def run(self, deadline: float | None, progress: Progress | None) -> Applied:
         pending, n = self.plan.pending, len(self.plan.pending)
@@ -323,6 +325,8 @@ class _Applier:
                     if batch.out_of_time:
                         self.out_of_time(rev, at)
                         break
+                    if batch.failure is None and batch.committed:
+                        continue  # env.py runs one command per revision from here on
                     first, failure = batch.first, batch.failure
                 tell(rev)
                 done = self.attempt(rev, first, failure)

@@ -1,19 +1,20 @@
 """Several pending revisions in ONE Alembic command, each still in its own transaction.
 
 A deploy that ran each revision as its own Alembic command would pay, per revision, for
-env.py and for Alembic's reads of its version table. When env.py declares
-``transaction_per_migration=True`` (the step runner learns it from env.py's first command)
-and migrates on the runner's connection, `run_batch` hands the rest of the plan to the
-runner in one command (`StepRunner.upgrade_each`): Alembic then begins and commits one
-transaction per revision itself. Each revision's transaction is still the revision's own:
+env.py and for Alembic's reads of its version table. `run_batch` hands the plan to the
+runner in one command (`StepRunner.upgrade_each`): when env.py declares
+``transaction_per_migration=True`` and migrates on the runner's connection, Alembic runs
+them all, beginning and committing one transaction per revision itself; otherwise the
+command applies the first revision only (and the deploy goes on one command per revision). Each revision's transaction is still the revision's own:
 the runner checks that no two revisions share one (`TransactionsShared`: the batch stops
 before the second does anything), and calls back as each revision's code is about to run,
 inside its transaction, so that the hooks' state (`TransactionHooks.open`) and so its ledger
 row are that revision's.
 
-When a revision fails, those before it are committed with their ledger rows, and the batch
-says which revision was next and, when it had begun, its state and failure: the deploy
-treats that as the revision's first attempt (`apply`: retries on a lock, or the failure).
+When a revision fails, those before it are committed with their ledger rows (the
+database's revision says how far the batch got), and the batch says which revision was
+next and, when it had begun, its state and failure: the deploy treats that as the
+revision's first attempt (`apply`: retries on a lock, or the failure).
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def run_batch(
     batch: Sequence[PlannedRevision],
     before: Callable[[str], None],
 ) -> Batch:
-    """Apply `batch` in one command (`runner.per_migration_transactions` must be True);
-    `before(revision)` is called as each revision begins and may raise `OutOfTime`."""
+    """Apply `batch` in one command, as far as env.py allows (`runner.per_migration_transactions`
+    must not be False); `before(revision)` is called as each revision begins and may raise
+    `OutOfTime`."""
     by_rev = {p.revision: p for p in batch}
     began: list[Began] = []
     out = Batch()
@@ -82,8 +84,10 @@ def run_batch(
     # the command's first transaction begins before the first revision's code: its events
     # are that revision's (e.g. SQLite's BEGIN IMMEDIATE)
     hooks.open(batch[0].revision)
+    stopped = True
     try:
-        runner.upgrade_each([p.revision for p in batch], before_each)
+        given = runner.upgrade_each([p.revision for p in batch], before_each)
+        stopped = len(given) != len(began)
     except StepFailed as exc:
         out.failure = exc
     except OutOfTime:
@@ -94,16 +98,16 @@ def run_batch(
         hooks.state = None
     if began:
         began[-1].seconds = time.perf_counter() - began[-1].state.started
-    done = [b for b in began if b.state.ledger_written]
-    # a revision began only after the one before it committed; when the batch stopped, the
-    # last row written may have gone down with a failed COMMIT: the database says
-    stopped = out.failure is not None or out.out_of_time or len(done) < len(batch)
-    last = done[-1] if stopped and done and done[-1] is began[-1] else None
-    if last is not None and last.planned.revision not in runner.heads():
-        done.pop()
-    out.committed = done
-    if out.failure is not None and len(began) > len(done):
-        nxt = began[len(done)]
+    if not stopped:
+        out.committed = began
+        return out
+    # each revision began only after the one before it committed, so the last one committed
+    # is the database's revision now (rows a commit took down with it do not count)
+    heads = set(runner.heads())
+    last = max((i for i, b in enumerate(began) if b.planned.revision in heads), default=-1)
+    out.committed = began[: last + 1]
+    if out.failure is not None and len(began) > last + 1:
+        nxt = began[last + 1]
         if nxt.planned.revision == out.failure.revision:
             out.first = nxt
     return out
