@@ -10,8 +10,8 @@ that runs each migration in its own transaction (``transaction_per_migration=Tru
   Alembic command per revision through env.py, and nothing else: what any deploy that runs
   one command per revision costs before it does any of its own work.
 - **step runner, one command**: the same, but as a deploy applies it when env.py runs each
-  migration in its own transaction: the first revision alone, the rest in one command
-  (`upgrade_each`): the floor of the deploy.
+  migration in its own transaction: every revision in one command (`upgrade_each`), each in
+  its own transaction: the floor of the deploy.
 - **deploy (lock file)**: the deploy command in-process on an empty database
   (`commands.deploy.deploy`: chain load, lock, pre-flight, one transaction and ledger row per
   revision, post-check), with a lock file that vouches for the head's schema.
@@ -118,9 +118,8 @@ def _step_runner_batched(ini: Path, url: str) -> None:
     chain = load_chain(Config(str(ini)))
     runner = StepRunner(Config(str(ini)), url, script=chain.script)
     try:
-        runner.upgrade(chain.order[0])
-        assert runner.per_migration_transactions, "env.py has no transaction_per_migration"
-        runner.upgrade_each(chain.order[1:])
+        applied = runner.upgrade_each(chain.order)
+        assert applied == tuple(chain.order), "env.py has no transaction_per_migration"
     finally:
         runner.close()
 

@@ -1,16 +1,15 @@
 """Apply the pending revisions, each in its own transaction, with retries and a ledger row.
 
-The first revision is one step of the step runner (through the user's env.py, committed),
-inside `TransactionHooks.step`, which keeps the deploy's timeouts in force in the revision's
-transaction and writes its ledger row in it. When env.py runs each migration in its own
-transaction (``transaction_per_migration=True``, learnt from that first command), the rest
-go in one Alembic command (`batch`), each revision still in its own transaction with its own
-ledger row; otherwise each is a step of its own. A revision that fails on a lock
-(``lock_timeout``, SQLSTATE 55P03, or a deadlock, 40P01) has been rolled back entirely, so it
-is tried again, alone, after a backoff (`Retry`), up to `lock_retries` times, unless part of
-it had already run outside its transaction (``autocommit_block``). Any other failure stops
-the deploy there: the database stays at the last revision that completed, and a ``failed``
-row goes to the ledger.
+The revisions go to the step runner (through the user's env.py) in one Alembic command
+(`batch`): all of them when env.py runs each migration in its own transaction
+(``transaction_per_migration=True``) on the runner's connection, else the first, and then one
+command per revision (`TransactionHooks.step`). Either way each revision has its own
+transaction, in which the hooks keep the deploy's timeouts in force and write its ledger row.
+A revision that fails on a lock (``lock_timeout``, SQLSTATE 55P03, or a deadlock, 40P01) has
+been rolled back entirely, so it is tried again, alone, after a backoff (`Retry`), up to
+`lock_retries` times, unless part of it had already run outside its transaction
+(``autocommit_block``). Any other failure stops the deploy there: the database stays at the
+last revision that completed, and a ``failed`` row goes to the ledger.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
-"""Several pending revisions in ONE Alembic command, each still in its own transaction.
+"""The pending revisions in ONE Alembic command, each still in its own transaction.
 
 A deploy that ran each revision as its own Alembic command would pay, per revision, for
 env.py and for Alembic's reads of its version table. `run_batch` hands the plan to the
 runner in one command (`StepRunner.upgrade_each`): when env.py declares
 ``transaction_per_migration=True`` and migrates on the runner's connection, Alembic runs
 them all, beginning and committing one transaction per revision itself; otherwise the
-command applies the first revision only (and the deploy goes on one command per revision). Each revision's transaction is still the revision's own:
-the runner checks that no two revisions share one (`TransactionsShared`: the batch stops
-before the second does anything), and calls back as each revision's code is about to run,
-inside its transaction, so that the hooks' state (`TransactionHooks.open`) and so its ledger
-row are that revision's.
+command applies the first revision only, and the deploy goes on one command per revision.
+Each revision's transaction is still the revision's own: the runner checks that no two
+revisions share one (`TransactionsShared`: the batch stops before the second does anything),
+and calls back as each revision's code is about to run, inside its transaction, so that the
+hooks' state (`TransactionHooks.open`), and so its ledger row, are that revision's.
 
 When a revision fails, those before it are committed with their ledger rows (the
 database's revision says how far the batch got), and the batch says which revision was
@@ -63,9 +63,9 @@ def run_batch(
     batch: Sequence[PlannedRevision],
     before: Callable[[str], None],
 ) -> Batch:
-    """Apply `batch` in one command, as far as env.py allows (`runner.per_migration_transactions`
-    must not be False); `before(revision)` is called as each revision begins and may raise
-    `OutOfTime`."""
+    """Apply `batch` in one command, as far as env.py allows (the runner's
+    `per_migration_transactions` must not be False); `before(revision)` is called as each
+    revision begins and may raise `OutOfTime`."""
     by_rev = {p.revision: p for p in batch}
     began: list[Began] = []
     out = Batch()
