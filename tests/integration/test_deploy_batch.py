@@ -372,3 +372,35 @@ def test_a_ledger_row_that_cannot_be_written_takes_its_revision_down(
         ("a2", "applied"),
         ("a3", "failed"),
     ]
+
+
+def test_when_the_session_cannot_be_prepared_each_transaction_sets_the_timeouts(
+    tmp_path: Path, pg_url: str, pg_admin_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the statement that sets the deploy's timeouts for the session fails;
+    the deploy goes on, setting them in each revision's transaction instead."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection
+
+    real = Connection.exec_driver_sql
+    refused: list[str] = []
+
+    def exec_driver_sql(self: Connection, statement: str, *args: object, **kw: object) -> object:
+        if "'statement_timeout', %(stmt)s, false)" in statement and "WITH" not in statement:
+            refused.append(statement)
+            raise sa.exc.DBAPIError(statement, None, Exception("refused by the test"))
+        return real(self, statement, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Connection, "exec_driver_sql", exec_driver_sql)
+    seen = (
+        "op.execute(\"CREATE TABLE seen_{0} AS SELECT current_setting('lock_timeout') AS lt, "
+        "current_setting('statement_timeout') AS st\")"
+    )
+    revisions = table_chain(3, a2=seen.format("a2"), a3=seen.format("a3"))
+    ini = _project(tmp_path, revisions, PER_MIGRATION_ENV, lock_timeout="700ms")
+    report = deploy(dp.settings(ini, pg_url, pg_admin_url), env="dev")
+    assert report.ok, report.findings
+    assert refused
+    for rev in ("a2", "a3"):
+        assert dp.query(pg_url, f"SELECT lt, st FROM seen_{rev}") == [("700ms", "1min")], rev
+    assert [r.status for r in dp.ledger(pg_url)] == ["applied"] * 3

@@ -41,6 +41,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.url import URL
+from sqlalchemy.exc import DBAPIError
 
 from migration_gate.db import urls
 from migration_gate.deploy import ledger
@@ -176,18 +177,25 @@ class TransactionHooks:
 
     def prepare(self, conn: Connection) -> None:
         """Set the deploy's timeouts for `conn`'s session (PostgreSQL; committed, once per
-        database connection): its transactions then begin without a statement of ours."""
+        database connection): its transactions then begin without a statement of ours.
+        Should that fail, the connection stays as it was, and each of its transactions
+        begins with the values set for it (the revision's own failure says what is wrong)."""
         if self.dialect != "postgresql" or self._prepared(conn):
             return
         values = self.timeouts.settings()
         check = ", set_config('client_connection_check_interval', '1000', false)"
-        conn.exec_driver_sql(
-            "SELECT set_config('lock_timeout', %(lock)s, false), "
-            "set_config('statement_timeout', %(stmt)s, false)"
-            + (check if self._check_interval(conn) else ""),
-            {"lock": values["lock_timeout"], "stmt": values["statement_timeout"]},
-        )
-        conn.commit()
+        try:
+            conn.exec_driver_sql(
+                "SELECT set_config('lock_timeout', %(lock)s, false), "
+                "set_config('statement_timeout', %(stmt)s, false)"
+                + (check if self._check_interval(conn) else ""),
+                {"lock": values["lock_timeout"], "stmt": values["statement_timeout"]},
+            )
+            conn.commit()
+        except DBAPIError:
+            with contextlib.suppress(DBAPIError):
+                conn.rollback()
+            return
         conn.info[_PREPARED] = self._token
         self._session_set.add(id(conn))
 
