@@ -404,3 +404,31 @@ def test_when_the_session_cannot_be_prepared_each_transaction_sets_the_timeouts(
     for rev in ("a2", "a3"):
         assert dp.query(pg_url, f"SELECT lt, st FROM seen_{rev}") == [("700ms", "1min")], rev
     assert [r.status for r in dp.ledger(pg_url)] == ["applied"] * 3
+
+
+def test_a_branched_chain_in_one_command(tmp_path: Path, pg_url: str, pg_admin_url: str) -> None:
+    """Two branches and their merge: one command, a transaction and a ledger row each; the
+    merge failing leaves both branches applied."""
+    merge: object = ("b1", "c1")
+    revisions: list[Revision] = [
+        ("a1", None, table_up("t_a1"), "pass"),
+        ("b1", "a1", table_up("t_b1"), "pass"),
+        ("c1", "a1", table_up("t_c1"), "pass"),
+        ("m1", merge, "op.execute('SELECT * FROM no_such_table')", "pass"),  # type: ignore[list-item]
+    ]
+    ini = _project(tmp_path, revisions, PER_MIGRATION_ENV)
+    report = deploy(dp.settings(ini, pg_url, pg_admin_url), env="dev")
+    (failed,) = report.errors()
+    assert failed.revision == "m1" and "no_such_table" in failed.message
+    assert dp.version(pg_url) == ["b1", "c1"]
+    assert [(r.revision, r.status) for r in dp.ledger(pg_url)] == [
+        ("a1", "applied"),
+        ("b1", "applied"),
+        ("c1", "applied"),
+        ("m1", "failed"),
+    ]
+    assert _commands(tmp_path, pg_url) == 1
+    path = tmp_path / "migrations" / "versions" / "m1.py"
+    path.write_text(path.read_text().replace("op.execute('SELECT * FROM no_such_table')", "pass"))
+    assert deploy(dp.settings(ini, pg_url, pg_admin_url), env="dev").ok
+    assert dp.version(pg_url) == ["m1"]
