@@ -7,8 +7,11 @@ that runs each migration in its own transaction (``transaction_per_migration=Tru
 - **alembic**: `alembic upgrade head` in-process (`command.upgrade`) on an empty database:
   the floor, what Alembic itself costs.
 - **step runner**: the chain loaded (`load_chain`) and applied by the step runner, one
-  Alembic command per revision through env.py, as a deploy applies it, and nothing else:
-  what any per-revision deploy costs before it does any of its own work.
+  Alembic command per revision through env.py, and nothing else: what any deploy that runs
+  one command per revision costs before it does any of its own work.
+- **step runner, one command**: the same, but as a deploy applies it when env.py runs each
+  migration in its own transaction: every revision in one command (`upgrade_each`), each in
+  its own transaction: the floor of the deploy.
 - **deploy (lock file)**: the deploy command in-process on an empty database
   (`commands.deploy.deploy`: chain load, lock, pre-flight, one transaction and ledger row per
   revision, post-check), with a lock file that vouches for the head's schema.
@@ -18,7 +21,9 @@ that runs each migration in its own transaction (``transaction_per_migration=Tru
   (N tables): with the lock file the live schema's hash settles it; without, the expected
   schema is built on a scratch database and diffed.
 
-Each is run `--repeat` times in turns and the best is kept (the machine is shared and noisy).
+Each is run `--repeat` times in turns and the best is kept (the machine is shared and noisy);
+the last column is the median, over the turns, of each row's time over Alembic's in the
+same turn.
 
     python benchmarks/deploy.py --n 200
     python benchmarks/deploy.py --n 50 --repeat 1     # a quick look
@@ -111,6 +116,16 @@ def _step_runner(ini: Path, url: str) -> None:
         runner.close()
 
 
+def _step_runner_batched(ini: Path, url: str) -> None:
+    chain = load_chain(Config(str(ini)))
+    runner = StepRunner(Config(str(ini)), url, script=chain.script)
+    try:
+        applied = runner.upgrade_each(chain.order)
+        assert applied == tuple(chain.order), "env.py has no transaction_per_migration"
+    finally:
+        runner.close()
+
+
 def _ok(report: Report) -> Report:
     if not report.ok:
         raise SystemExit(f"the benchmark's {report.command} failed: {report.findings}")
@@ -157,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, Callable[[], float]] = {
             "alembic upgrade head": lambda: fresh(lambda url: _alembic(ini, url)),
             "step runner alone": lambda: fresh(lambda url: _step_runner(ini, url)),
+            "step runner, one command": lambda: fresh(lambda url: _step_runner_batched(ini, url)),
             "deploy (lock file)": lambda: fresh(
                 lambda url: _ok(deploy(_settings(ini, url, admin, lock=True), env="bench"))
             ),
@@ -173,12 +189,17 @@ def main(argv: list[str] | None = None) -> int:
         provider.drop(at_head)
     timings = {name: min(values) for name, values in samples.items()}
     floor = timings["alembic upgrade head"]
+    alembic = samples["alembic upgrade head"]
     print(f"n={args.n}, best of {args.repeat}")
-    print("| what | seconds | median | / alembic |")
-    print("|---|---|---|---|")
+    print("| what | seconds | median | / alembic | / alembic, same turn |")
+    print("|---|---|---|---|---|")
     for name, best in timings.items():
+        # each turn runs every row once, close in time: a ratio within a turn drifts less
+        # with the machine's load than a ratio of two bests taken in different turns
+        turns = statistics.median(v / a for v, a in zip(samples[name], alembic, strict=True))
         print(
-            f"| {name} | {best:.3f} | {statistics.median(samples[name]):.3f} | {best / floor:.2f}x |"
+            f"| {name} | {best:.3f} | {statistics.median(samples[name]):.3f} "
+            f"| {best / floor:.2f}x | {turns:.2f}x |"
         )
     if args.json:
         args.json.write_text(

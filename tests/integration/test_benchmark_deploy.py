@@ -41,6 +41,7 @@ def test_the_deploy_benchmark_runs_on_a_small_chain(tmp_path: Path, pg_admin_url
     assert set(results["best"]) == {
         "alembic upgrade head",
         "step runner alone",
+        "step runner, one command",
         "deploy (lock file)",
         "deploy (scratch)",
         "pre-flight (lock file)",

@@ -249,3 +249,39 @@ def test_compare_reports_a_removed_revision() -> None:
     found = compare(_current()[:1], LOCK)
     assert [(f.check, f.revision) for f in found] == [("edited-migration", "a2")]
     assert "no migration file declares it" in found[0].message
+
+
+def test_docstrings_of_nested_definitions_do_not_count() -> None:
+    """Wherever a def or class is (in a class, an if, a try's handler, a with, a match case),
+    its docstring is dropped; a string statement that is not a docstring counts."""
+    body = """
+class A:
+    {doc}
+    def f(self):
+        {doc}
+        return 1
+if X:
+    def g():
+        {doc}
+        pass
+try:
+    pass
+except ValueError:
+    def h():
+        {doc}
+        pass
+finally:
+    with ctx():
+        class B:
+            {doc}
+match v:
+    case 1:
+        def k():
+            {doc}
+            pass
+"""
+    with_docs = body.format(doc='"""a docstring"""')
+    other_docs = body.format(doc="'another docstring, of several words'")
+    assert source_checksum(with_docs) == source_checksum(other_docs)
+    moved = with_docs.replace("        return 1", '        "not a docstring"\n        return 1')
+    assert source_checksum(moved) != source_checksum(with_docs)

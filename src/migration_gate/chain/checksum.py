@@ -23,7 +23,6 @@ import ast
 import hashlib
 import io
 import tokenize
-from collections.abc import Iterator
 from pathlib import Path
 
 __all__ = [
@@ -52,9 +51,18 @@ def decode_source(data: bytes | str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_DEFS = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+#: what holds statements: a def or class is a statement, found only in these
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+
+
 def _strip_docstrings(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+    """Drop the docstring of the module and of every class and function. Only statement
+    lists are visited (a def is a statement), not every node as `ast.walk` would."""
+    todo: list[ast.AST] = [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _DEFS):
             body = node.body
             if (
                 body
@@ -63,37 +71,55 @@ def _strip_docstrings(tree: ast.AST) -> None:
                 and isinstance(body[0].value.value, str)
             ):
                 node.body = body[1:] or [ast.Pass()]
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, _BLOCKS))
 
 
-def _render(node: object) -> Iterator[str]:
+def _render_into(node: object, out: list[str]) -> None:
+    """Append the rendering of `node` to `out` (a list, not nested generators: every token of
+    a generator rendering passed through each level above it, and the checksums of a chain
+    are computed on every deploy)."""
     if isinstance(node, ast.AST):
-        yield node.__class__.__name__
-        yield "("
-        for name, value in ast.iter_fields(node):
-            if isinstance(node, ast.Constant) and name == "value":
-                yield f"{name}={type(value).__name__}:{value!r};"
+        out.append(node.__class__.__name__)
+        out.append("(")
+        constant = isinstance(node, ast.Constant)
+        for name in node._fields:  # what ast.iter_fields gives, without its generator
+            try:
+                value = getattr(node, name)
+            except AttributeError:
+                continue
+            if constant and name == "value":
+                out.append(f"{name}={type(value).__name__}:{value!r};")
                 continue
             if name in _SKIPPED_FIELDS or value is None or value == []:
                 continue
-            yield f"{name}="
-            yield from _render(value)
-            yield ";"
-        yield ")"
+            out.append(f"{name}=")
+            _render_into(value, out)
+            out.append(";")
+        out.append(")")
     elif isinstance(node, list):
-        yield "["
+        out.append("[")
         for item in node:
-            yield from _render(item)
-            yield ","
-        yield "]"
+            _render_into(item, out)
+            out.append(",")
+        out.append("]")
     else:
-        yield f"{type(node).__name__}:{node!r}"
+        out.append(f"{type(node).__name__}:{node!r}")
+
+
+def _render(node: object) -> str:
+    out: list[str] = []
+    _render_into(node, out)
+    return "".join(out)
 
 
 def canonical_tree(source: bytes | str) -> str:
     """The canonical rendering that ast-v1 hashes (useful to see why two sources differ)."""
     tree = ast.parse(decode_source(source))
     _strip_docstrings(tree)
-    return "".join(_render(tree))
+    return _render(tree)
 
 
 def source_checksum(source: bytes | str | Path) -> str:
@@ -124,7 +150,7 @@ def _parsed(source: bytes | str) -> ast.Module:
 def _first_change(old: list[ast.stmt], new: list[ast.stmt], parent_line: int) -> int | None:
     for i, node in enumerate(new):
         before = old[i] if i < len(old) else None
-        if before is not None and "".join(_render(before)) == "".join(_render(node)):
+        if before is not None and _render(before) == _render(node):
             continue
         inner_old = getattr(before, "body", None)
         inner_new = getattr(node, "body", None)

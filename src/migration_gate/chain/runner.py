@@ -3,19 +3,19 @@
 A `StepRunner` holds one connection to one database and hands it to env.py through
 ``config.attributes["connection"]`` (Alembic's documented sharing pattern). Each call runs
 exactly one revision step as its own Alembic command and commits it, as an incremental
-deploy would. The script directory is read once. When env.py ignores the shared
-connection and opens its own from the URL, the runner notices and still works (more
+deploy would; `upgrade_together` runs several in one command, and `upgrade_each` runs
+several in one command each in a transaction of its own (when env.py declares
+``transaction_per_migration``, which the runner learns from each command:
+`per_migration_transactions`). The script directory is read once. When env.py ignores the
+shared connection and opens its own from the URL, the runner notices and still works (more
 slowly); when it migrates some other database entirely, that is a configuration error.
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
-import re
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,16 +26,18 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from migration_gate.chain.connect import async_env, env_url, runner_engine
 from migration_gate.chain.script import Invoke, load_script
+from migration_gate.chain.steps import Outcome, Step, TransactionsShared
 from migration_gate.config.settings import Setup
 from migration_gate.config.source import ConfigSource
-from migration_gate.db import engines, urls
+from migration_gate.db import urls
 from migration_gate.db.failure import error_code, error_text
 from migration_gate.errors import ConfigError, InfrastructureError, MigrationError
 from migration_gate.snapshot import SchemaSnapshot
 from migration_gate.snapshot.incremental import IncrementalCapture
 
-__all__ = ["EnvFailed", "StepFailed", "StepRunner", "derived_config"]
+__all__ = ["EnvFailed", "StepFailed", "StepRunner", "TransactionsShared", "derived_config"]
 
 T = TypeVar("T")
 
@@ -84,58 +86,6 @@ def _line_in(exc: BaseException, path: str | None) -> int | None:
     return line
 
 
-def _engine(url: str) -> Engine:
-    """A synchronous engine for the tool's own connection. SQLite connections may be used
-    from the `invoke` thread; psycopg prepares no statement, so a table whose columns a
-    migration changes never meets a cached plan ("cached plan must not change result type":
-    psycopg forgets its prepared statements after an ALTER, not after a DO block)."""
-    sync = urls.sync_url(url)
-    args: dict[str, Any] = {}
-    if sync.get_backend_name() == "sqlite":
-        args["check_same_thread"] = False
-    elif sync.get_driver_name() == "psycopg":
-        args["prepare_threshold"] = None
-    return engines.engine(sync, connect_args=args)
-
-
-#: what an env.py that runs the migrations on an async engine calls (Alembic's async template)
-_ASYNC_ENV = re.compile(r"\b(async_engine_from_config|create_async_engine|AsyncEngine)\b")
-
-
-def _async_env(script: ScriptDirectory) -> bool:
-    env = Path(script.dir, "env.py")
-    try:
-        return bool(_ASYNC_ENV.search(env.read_text(encoding="utf-8", errors="replace")))
-    except OSError:
-        return False
-
-
-def _env_url(url: str, is_async: bool) -> str:
-    """The URL env.py connects to: an async driver for an async env.py."""
-    if not is_async:
-        return url
-    u = urls.parse(url)
-    backend = u.get_backend_name()
-    driver = {"sqlite": "aiosqlite", "postgresql": urls.PG_ASYNC_DRIVER}.get(backend)
-    if driver is None or u.get_driver_name() in ("aiosqlite", "asyncpg", "psycopg_async"):
-        return url
-    if driver == "aiosqlite" and importlib.util.find_spec("aiosqlite") is None:
-        raise ConfigError(
-            "env.py runs the migrations on an async engine, and SQLite needs the aiosqlite "
-            "driver for that, which is not installed",
-            hint="pip install aiosqlite, or run with --dialect postgresql",
-        )
-    return u.set(drivername=f"{backend}+{driver}").render_as_string(hide_password=False)
-
-
-@dataclass
-class _Outcome:
-    used_our_connection: bool = True
-    target_metadata: Any = None
-    #: env.py called run_migrations (so a failure after this is a revision's)
-    reached: bool = False
-
-
 class StepRunner:
     """Runs single revision steps of one chain on one database.
 
@@ -156,18 +106,22 @@ class StepRunner:
         self.setup = setup
         self.script = script or load_script(self.source.base())
         self.invoke: Invoke = invoke or (lambda fn: fn())
-        self.async_env = _async_env(self.script)
+        self.async_env = async_env(self.script)
         self.shared_connection = True
         self.target_metadata: Any = None
+        #: env.py's transaction_per_migration, as its last command configured it (None:
+        #: not known yet); False for good once env.py ran two revisions in one transaction
+        self.per_migration_transactions: bool | None = None
+        self._shared_seen = False
         self._snapshots: IncrementalCapture | None = None
-        self._outcome = _Outcome()
+        self._outcome = Outcome()
         self._connect(url)
 
     def _connect(self, url: str) -> None:
         self.url = url
         config, url_in_config = self.source.for_url(url)
         self.config = derived_config(config)
-        self.engine: Engine = _engine(url)
+        self.engine: Engine = runner_engine(url)
         try:
             self.conn: Connection = self.engine.connect()
         except DBAPIError as exc:
@@ -177,8 +131,8 @@ class StepRunner:
                 hint="check the database URL and that the server is running",
             ) from None
         if not url_in_config:
-            env_url = _env_url(url, self.async_env)
-            self.config.set_main_option("sqlalchemy.url", env_url.replace("%", "%%"))
+            for_env = env_url(url, self.async_env)
+            self.config.set_main_option("sqlalchemy.url", for_env.replace("%", "%%"))
         self.config.attributes["connection"] = self.conn
         if self.setup is not None:
             self._run_setup(self.setup)
@@ -251,6 +205,34 @@ class StepRunner:
         if revisions:
             self._step(revisions[-1], is_upgrade=True, together=tuple(revisions))
 
+    def upgrade_each(
+        self, revisions: Sequence[str], before_each: Callable[[str], None] | None = None
+    ) -> tuple[str, ...]:
+        """Apply `revisions` in ONE Alembic command, each in its own transaction, as far as
+        env.py allows: all of them when env.py, as it configures Alembic for this command,
+        declares ``transaction_per_migration`` and migrates on the runner's connection; else
+        only the first (one step, as `upgrade` would). Returns the revisions applied.
+
+        `before_each(revision)` is called inside each revision's transaction, just before its
+        code; what it raises stops the command and is re-raised as is. A revision that fails
+        is a `StepFailed` naming it (the revisions before it are committed, each in its
+        transaction). Should env.py run two revisions in one transaction after all (it began
+        the transaction itself), `TransactionsShared` is raised before the second one runs
+        anything, and `per_migration_transactions` is False from then on; when that is False,
+        this is a ValueError."""
+        if self.per_migration_transactions is False:
+            raise ValueError("upgrade_each needs env.py's transaction_per_migration=True")
+        if not revisions:
+            return ()
+        self._step(
+            revisions[-1],
+            is_upgrade=True,
+            together=tuple(revisions),
+            before_each=before_each,
+            separate=True,
+        )
+        return self._outcome.given
+
     def run_env_only(self) -> Any:
         """Run env.py once without migrating, to learn its target_metadata."""
         self._run(lambda heads, ctx: [], None)
@@ -262,13 +244,41 @@ class StepRunner:
             raise ConfigError(f"revision {revision} not found in the script directory")
         return script
 
-    def _step(self, revision: str, *, is_upgrade: bool, together: tuple[str, ...] = ()) -> None:
+    def _step(
+        self,
+        revision: str,
+        *,
+        is_upgrade: bool,
+        together: tuple[str, ...] = (),
+        before_each: Callable[[str], None] | None = None,
+        separate: bool = False,
+    ) -> None:
         scripts = [self._script(r) for r in (together or (revision,))]
         script = scripts[-1]
         direction = "upgrade" if is_upgrade else "downgrade"
 
         def steps(heads: Any, ctx: MigrationContext) -> list[RevisionStep]:
-            return [RevisionStep(self.script.revision_map, s, is_upgrade) for s in scripts]
+            seen: list[Any] | None = [] if separate else None
+            given = scripts
+            # env.py has configured Alembic by now: one revision per transaction, on our
+            # connection (so our hooks see each commit)? Else the first revision alone.
+            if separate and not (
+                ctx.opts.get("transaction_per_migration") and ctx.connection is self.conn
+            ):
+                given = scripts[:1]
+            self._outcome.given = tuple(s.revision for s in given)
+            return [
+                Step(
+                    self.script.revision_map,
+                    s,
+                    is_upgrade,
+                    outcome=self._outcome,
+                    ctx=ctx,
+                    before_each=before_each,
+                    separate=seen,
+                )
+                for s in given
+            ]
 
         try:
             self._run(steps, revision)
@@ -276,20 +286,31 @@ class StepRunner:
             raise
         except Exception as exc:
             self._recover()
-            if not self._outcome.reached:  # env.py itself raised, before any revision ran
+            outcome = self._outcome
+            if outcome.stopped is not None:
+                if isinstance(outcome.stopped, TransactionsShared):
+                    self._shared_seen = True
+                    self.per_migration_transactions = False
+                raise outcome.stopped from None
+            if not outcome.reached:  # env.py itself raised, before any revision ran
                 env = Path(self.script.dir, "env.py")
                 raise EnvFailed(
                     revision, direction, error_text(exc), _line_in(exc, str(env)), env
                 ) from exc
-            for candidate in reversed(scripts):  # the revision whose code raised
-                line = _line_in(exc, candidate.path)
-                if line is not None:
-                    script, revision = candidate, candidate.revision
-                    break
+            by_rev = {s.revision: s for s in scripts}
+            if separate and outcome.current in by_rev:  # the revision that was running
+                script, revision = by_rev[outcome.current], str(outcome.current)
+            else:
+                for candidate in reversed(scripts):  # the revision whose code raised
+                    line = _line_in(exc, candidate.path)
+                    if line is not None:
+                        script, revision = candidate, candidate.revision
+                        break
             raise StepFailed(
                 revision, direction, error_text(exc), _line_in(exc, script.path), error_code(exc)
             ) from exc
         if not self.shared_connection:
+            revision = self._outcome.given[-1] if self._outcome.given else revision
             applied = revision in self.heads() if is_upgrade else revision not in self.heads()
             if not applied:
                 raise ConfigError(
@@ -299,7 +320,7 @@ class StepRunner:
                 )
 
     def _run(self, fn: Callable[[Any, MigrationContext], Any], destination: str | None) -> None:
-        outcome = self._outcome = _Outcome()
+        outcome = self._outcome = Outcome()
 
         def wrapped(heads: Any, ctx: MigrationContext) -> Any:
             outcome.reached = True
@@ -317,10 +338,19 @@ class StepRunner:
                 starting_rev=None,
                 destination_rev=destination,
             ) as env:
-                self.script.run_env()
+                try:
+                    self.script.run_env()
+                finally:  # env.py configured its context once it ran a migration function
+                    if outcome.reached:
+                        opts = env.context_opts
+                        outcome.per_migration = bool(opts.get("transaction_per_migration"))
                 outcome.target_metadata = env.context_opts.get("target_metadata")
 
-        self.invoke(command)
+        try:
+            self.invoke(command)
+        finally:
+            if outcome.per_migration is not None and not self._shared_seen:
+                self.per_migration_transactions = outcome.per_migration
         self.shared_connection = outcome.used_our_connection
         if not self.shared_connection and self._snapshots is not None:
             self._snapshots.invalidate()  # another connection migrated: nothing was logged

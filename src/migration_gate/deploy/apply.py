@@ -1,12 +1,15 @@
 """Apply the pending revisions, each in its own transaction, with retries and a ledger row.
 
-Each revision is one step of the step runner (through the user's env.py, committed), inside
-`TransactionHooks.step`, which sets the deploy's timeouts in the revision's transaction and
-writes its ledger row in it. A revision that fails on a lock (``lock_timeout``, SQLSTATE
-55P03, or a deadlock, 40P01) has been rolled back entirely, so it is tried again after a
-backoff (`Retry`), up to `lock_retries` times, unless part of it had already run outside its
-transaction (``autocommit_block``). Any other failure stops the deploy there: the database
-stays at the last revision that completed, and a ``failed`` row goes to the ledger.
+The revisions go to the step runner (through the user's env.py) in one Alembic command
+(`batch`): all of them when env.py runs each migration in its own transaction
+(``transaction_per_migration=True``) on the runner's connection, else the first, and then one
+command per revision (`TransactionHooks.step`). Either way each revision has its own
+transaction, in which the hooks keep the deploy's timeouts in force and write its ledger row.
+A revision that fails on a lock (``lock_timeout``, SQLSTATE 55P03, or a deadlock, 40P01) has
+been rolled back entirely, so it is tried again, alone, after a backoff (`Retry`), up to
+`lock_retries` times, unless part of it had already run outside its transaction
+(``autocommit_block``). Any other failure stops the deploy there: the database stays at the
+last revision that completed, and a ``failed`` row goes to the ledger.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from migration_gate.chain.failures import step_finding
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.deploy import ledger
+from migration_gate.deploy.batch import Began, OutOfTime, run_batch
 from migration_gate.deploy.hooks import StepState, Timeouts, TransactionHooks
 from migration_gate.deploy.lock import DeployLock
 from migration_gate.deploy.plan import Plan
@@ -158,6 +162,7 @@ class _Applier:
         self.runner, self.plan, self.infos = runner, plan, infos
         self.who, self.timeouts, self.retry, self.root = who, timeouts, retry, root
         self.by_rev = {p.revision: p for p in plan.pending}
+        self.index = {p.revision: i for i, p in enumerate(plan.pending)}
         self.out = Applied()
         self.hooks = TransactionHooks(
             runner.url,
@@ -185,18 +190,25 @@ class _Applier:
         """The revision the database is at now."""
         return self.out.done[-1] if self.out.done else ", ".join(self.plan.live) or "base"
 
-    def attempt(self, rev: str) -> _Attempt:
-        """Apply `rev`, again after a backoff while it fails on a lock and may be retried."""
+    def attempt(
+        self, rev: str, first: Began | None = None, failure: StepFailed | None = None
+    ) -> _Attempt:
+        """Apply `rev`, again after a backoff while it fails on a lock and may be retried.
+        `first` (with its `failure`): its first attempt, made in a batch."""
         attempts = 0
         while True:
             attempts += 1
-            failure: StepFailed | None = None
-            with self.hooks.step(rev) as state:
-                try:
-                    self.runner.upgrade(rev)
-                except StepFailed as exc:
-                    failure = exc
-            seconds = time.perf_counter() - state.started
+            if first is not None and attempts == 1:
+                state, seconds = first.state, first.seconds
+            else:
+                failure = None
+                self.hooks.prepare(self.runner.conn)
+                with self.hooks.step(rev) as state:
+                    try:
+                        self.runner.upgrade(rev)
+                    except StepFailed as exc:
+                        failure = exc
+                seconds = time.perf_counter() - state.started
             retry = (
                 failure is not None
                 and failure.code in RETRYABLE
@@ -228,7 +240,12 @@ class _Applier:
                 severity="error",
                 revision=rev,
                 message=f"deploy to {env} stopped before {rev}: the deploy lock was lost (its "
-                f"session ended); the database stays at {at}, nothing of {rev} applied",
+                f"session ended); the database stays at {at}, "
+                + (
+                    f"the statements {rev} ran outside its transaction were not rolled back"
+                    if done.state.outside
+                    else f"nothing of {rev} applied"
+                ),
                 details={"hint": "deploy again: the next deploy takes the lock and goes on"},
             )
             out.steps.append(AppliedRevision(rev, "not-run"))
@@ -258,28 +275,65 @@ class _Applier:
             self.runner.conn.commit()
             out.rows.append(row)
 
+    def out_of_time(self, rev: str, at: str) -> None:
+        self.out.failure = Finding(
+            check=DEPLOY_FAILED,
+            severity="error",
+            revision=rev,
+            message=f"deploy to {self.who.environment} ran out of time "
+            f"(deploy.timeout) before {rev}; the database stays at {at}",
+            details={"hint": "deploy again to apply the rest, or raise deploy.timeout"},
+        )
+
+    def batched(self) -> bool:
+        """May the next revisions go in one command (each in its own transaction)? Until the
+        first command, env.py is asked (`run_batch` applies the first revision only unless
+        env.py declares transaction_per_migration)."""
+        return self.runner.per_migration_transactions is not False and self.runner.shared_connection
+
     def run(self, deadline: float | None, progress: Progress | None) -> Applied:
-        n = len(self.plan.pending)
+        pending, n = self.plan.pending, len(self.plan.pending)
+        told: set[str] = set()
+
+        def tell(rev: str) -> None:
+            if progress is not None and rev not in told:
+                told.add(rev)
+                progress(self.who.environment, self.index[rev] + 1, n, rev)
+
+        def before(rev: str) -> None:  # in a batch, as each revision begins
+            if deadline is not None and time.monotonic() > deadline:
+                raise OutOfTime(rev)
+            tell(rev)
+
+        i = 0
         with self.hooks:
-            for i, planned in enumerate(self.plan.pending, 1):
-                rev, at = planned.revision, self.at()
+            while i < n:
+                rev, at = pending[i].revision, self.at()
                 if deadline is not None and time.monotonic() > deadline:
-                    self.out.failure = Finding(
-                        check=DEPLOY_FAILED,
-                        severity="error",
-                        revision=rev,
-                        message=f"deploy to {self.who.environment} ran out of time "
-                        f"(deploy.timeout) before {rev}; the database stays at {at}",
-                        details={"hint": "deploy again to apply the rest, or raise deploy.timeout"},
-                    )
+                    self.out_of_time(rev, at)
                     break
-                if progress is not None:
-                    progress(self.who.environment, i, n, rev)
-                done = self.attempt(rev)
+                first, failure = None, None
+                if n - i > 1 and self.batched():
+                    batch = run_batch(self.runner, self.hooks, pending[i:], before)
+                    for began in batch.committed:
+                        self.applied(began.planned, _Attempt(began.state, None, 1, began.seconds))
+                    i += len(batch.committed)
+                    if i == n:
+                        break
+                    rev, at = pending[i].revision, self.at()
+                    if batch.out_of_time:
+                        self.out_of_time(rev, at)
+                        break
+                    if batch.failure is None and batch.committed:
+                        continue  # env.py runs one command per revision from here on
+                    first, failure = batch.first, batch.failure
+                tell(rev)
+                done = self.attempt(rev, first, failure)
                 if done.failure is not None:
                     self.failed(rev, done, at)
                     break
-                self.applied(planned, done)
+                self.applied(pending[i], done)
+                i += 1
         seen = {a.revision for a in self.out.steps}
         self.out.steps += [
             AppliedRevision(p.revision, "not-run")

@@ -16,6 +16,7 @@ import getpass
 import platform
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -24,10 +25,12 @@ from migration_gate.deploy.section import LedgerRow
 
 __all__ = [
     "LEDGER_TABLE",
+    "Checked",
     "create",
     "deployed_by",
     "exists",
     "insert",
+    "insert_checked",
     "latest_applied",
     "now_iso",
     "read",
@@ -102,27 +105,58 @@ def read(conn: Connection) -> list[LedgerRow]:
     return out
 
 
-#: the insert of `insert(settings=True)` on PostgreSQL, as driver SQL (psycopg's format):
-#: it runs once per revision, so it is not built and compiled by SQLAlchemy every time
-_PG_INSERT = (
-    f"INSERT INTO {LEDGER_TABLE} (id, revision, checksum, direction, status, started_at, "
-    "duration, deployed_by, tool_version, environment, error) VALUES (%(id)s, %(revision)s, "
-    "%(checksum)s, %(direction)s, %(status)s, %(started_at)s, %(duration)s, %(deployed_by)s, "
-    "%(tool_version)s, %(environment)s, %(error)s) "
-    "RETURNING current_setting('lock_timeout'), current_setting('statement_timeout')"
+def insert(conn: Connection, row: LedgerRow) -> None:
+    """Add `row` in the connection's current transaction (the caller commits)."""
+    conn.execute(table.insert().values(id=uuid.uuid4().hex, **_values(row)))
+
+
+#: `insert_checked`, as driver SQL (psycopg's format: it runs once per revision, so it is
+#: not built and compiled by SQLAlchemy every time): the settings in force and the lock check
+#: first (a CTE read twice is computed once, before the outer SELECT sets the values back),
+#: the row only while the lock is held. {held} is SQL that is true while it is.
+_PG_INSERT_CHECKED = (
+    "WITH seen AS (SELECT current_setting('lock_timeout') AS lt, "
+    "current_setting('statement_timeout') AS st, {held} AS held), "
+    f"row AS (INSERT INTO {LEDGER_TABLE} (id, revision, checksum, direction, status, "
+    "started_at, duration, deployed_by, tool_version, environment, error) SELECT %(id)s, "
+    "%(revision)s, %(checksum)s, %(direction)s, %(status)s, %(started_at)s, %(duration)s, "
+    "%(deployed_by)s, %(tool_version)s, %(environment)s, %(error)s FROM seen WHERE held) "
+    "SELECT lt, st, held, set_config('lock_timeout', %(restore_lock)s, false), "
+    "set_config('statement_timeout', %(restore_stmt)s, false) FROM seen"
 )
 
 
-def insert(conn: Connection, row: LedgerRow, *, settings: bool = False) -> tuple[str, str] | None:
-    """Add `row` in the connection's current transaction (the caller commits). With
-    `settings` (PostgreSQL only), also return the lock_timeout and statement_timeout in
-    force in that transaction."""
-    values = {"id": uuid.uuid4().hex, **_values(row)}
-    if not settings:
-        conn.execute(table.insert().values(**values))
-        return None
-    found = conn.exec_driver_sql(_PG_INSERT, values).one()
-    return str(found[0]), str(found[1])
+@dataclass(frozen=True)
+class Checked:
+    """What `insert_checked` found."""
+
+    #: lock_timeout and statement_timeout in force when the row went in (before restoring)
+    lock_timeout: str
+    statement_timeout: str
+    #: the deploy lock was held (else no row was written)
+    held: bool
+
+
+def insert_checked(
+    conn: Connection,
+    row: LedgerRow,
+    *,
+    restore: Mapping[str, str],
+    held: str = "true",
+    params: Mapping[str, object] | None = None,
+) -> Checked:
+    """PostgreSQL, one statement in the connection's current transaction (the caller
+    commits): add `row` if `held` (SQL, with `params`) is true, return the timeouts in force,
+    and set them to `restore` (lock_timeout, statement_timeout) for the session."""
+    values = {
+        "id": uuid.uuid4().hex,
+        **_values(row),
+        **(params or {}),
+        "restore_lock": restore["lock_timeout"],
+        "restore_stmt": restore["statement_timeout"],
+    }
+    found = conn.exec_driver_sql(_PG_INSERT_CHECKED.format(held=held), values).one()
+    return Checked(str(found[0]), str(found[1]), bool(found[2]))
 
 
 def _values(row: LedgerRow) -> dict[str, object]:

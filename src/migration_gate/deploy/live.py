@@ -77,12 +77,12 @@ class LiveDatabase:
         self._conn.commit()
         return found
 
-    def read(self) -> LiveState:
-        """Revision, ledger and schema, read now."""
+    def read(self, *, with_ledger: bool = True) -> LiveState:
+        """Revision, ledger and schema, read now (without the ledger's rows: no rows)."""
         try:
             heads = self.heads()
             has_ledger = ledger.exists(self._conn)
-            rows = tuple(ledger.read(self._conn)) if has_ledger else ()
+            rows = tuple(ledger.read(self._conn)) if has_ledger and with_ledger else ()
             schema = capture(self._conn, ignore_tables=(self.version_table, ledger.LEDGER_TABLE))
         except SQLAlchemyError as exc:
             if self._conn.in_transaction():
