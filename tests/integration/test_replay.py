@@ -18,6 +18,7 @@ from migration_gate.cli import main
 from migration_gate.commands.replay import replay
 from migration_gate.commands.snapshot import snapshot
 from migration_gate.config.settings import Settings, load_settings
+from migration_gate.db import engines
 from migration_gate.deploy import ledger
 from migration_gate.errors import ConfigError
 from migration_gate.findings import Finding, Report
@@ -97,8 +98,8 @@ def test_a_deployed_database_with_its_ledger_replays_without_drift(
     notes = ("a2", "a1", "op.execute('CREATE TABLE notes (id serial PRIMARY KEY)')", "pass")
     settings = _settings(tmp_path, pg_admin_url, [USERS, notes])
     url = _prepared(settings, pg_url, ["a1"])
-    engine = sa.create_engine(url, poolclass=NullPool)
-    with engine.begin() as conn:
+    engine = engines.engine(url)  # 2.0 style on SQLAlchemy 1.4 too, as the deploy's
+    with engine.connect() as conn:
         ledger.create(conn)
     engine.dispose()
     report = replay(settings, snapshots=[str(_snap(settings, url))])
