@@ -36,7 +36,7 @@ RELEASE = [
         "envs: unknown key",
         DRIFT,
         2,
-        "unknown key 'deploy.lock_wiat'",
+        "unknown key 'deploy.lock_wiat' (known: backup, backup_dir, lock_retries, lock_timeout, lock_wait,",
         envs(DEV + "deploy:\n  lock_wiat: 5s\n"),
     ),
     Case(

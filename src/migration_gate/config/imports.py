@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+import typing
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +58,9 @@ def validation_message(exc: ValidationError, where: str, model: type[BaseModel])
         key = ".".join(str(p) for p in err["loc"])
         value = err.get("input")
         if err["type"] == "extra_forbidden":
-            known = sorted(n for n, f in model.model_fields.items() if not f.exclude)
-            listed = f" (known: {', '.join(known)})" if len(err["loc"]) == 1 else ""
+            at = _model_at(model, err["loc"][:-1])
+            known = sorted(n for n, f in at.model_fields.items() if not f.exclude) if at else []
+            listed = f" (known: {', '.join(known)})" if known else ""
             messages.append(f"{where}: unknown key {key!r}{listed}")
         elif err["type"] == "missing":
             messages.append(f"{where}: {key} is missing (it is required)")
@@ -68,3 +71,22 @@ def validation_message(exc: ValidationError, where: str, model: type[BaseModel])
     first = messages[0] if messages else str(exc)
     more = len(messages) - 1
     return first + (f" (and {more} more problem(s))" if more > 0 else "")
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The model that holds the keys at `loc` (a section of `model`), or None when the path
+    does not lead through models (a list, a mapping)."""
+    current: type[BaseModel] = model
+    for part in loc:
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        found = [
+            t
+            for t in (field.annotation, *typing.get_args(field.annotation))
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        if not found:
+            return None
+        current = found[0]
+    return current
