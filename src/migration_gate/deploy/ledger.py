@@ -26,6 +26,7 @@ from migration_gate.deploy.section import LedgerRow
 __all__ = [
     "LEDGER_TABLE",
     "Checked",
+    "bookkeeping",
     "create",
     "deployed_by",
     "exists",
@@ -54,6 +55,12 @@ table = sa.Table(
     sa.Column("environment", sa.String(100)),
     sa.Column("error", sa.Text),
 )
+
+
+def bookkeeping(version_table: str) -> tuple[str, str]:
+    """The tables that record migrations rather than hold the schema (Alembic's version
+    table and the ledger): left out wherever a database's schema is read to be compared."""
+    return (version_table, LEDGER_TABLE)
 
 
 def now_iso() -> str:

@@ -83,7 +83,7 @@ class LiveDatabase:
             heads = self.heads()
             has_ledger = ledger.exists(self._conn)
             rows = tuple(ledger.read(self._conn)) if has_ledger and with_ledger else ()
-            schema = capture(self._conn, ignore_tables=(self.version_table, ledger.LEDGER_TABLE))
+            schema = capture(self._conn, ignore_tables=ledger.bookkeeping(self.version_table))
         except SQLAlchemyError as exc:
             if self._conn.in_transaction():
                 self._conn.rollback()

@@ -23,7 +23,7 @@ from migration_gate.chain.expected import path_to
 from migration_gate.chain.runner import StepFailed, StepRunner
 from migration_gate.chain.script import Chain, Invoke
 from migration_gate.config.source import ConfigSource
-from migration_gate.deploy.ledger import LEDGER_TABLE
+from migration_gate.deploy.ledger import bookkeeping
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.replay.load import Snapshot
 from migration_gate.replay.offending import Offending, find_offending
@@ -161,7 +161,7 @@ def replay_snapshot(
             result.steps.append(StepResult(rev, end - t0, state, after, holds))
             state = after
         if result.failure is None:
-            result.head = capture(runner.conn, ignore_tables=(table, LEDGER_TABLE))
+            result.head = capture(runner.conn, ignore_tables=bookkeeping(table))
     finally:
         runner.close()
     result.seconds = time.monotonic() - started

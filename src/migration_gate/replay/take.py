@@ -26,7 +26,7 @@ from migration_gate.db import engines, urls
 from migration_gate.db.failure import error_text
 from migration_gate.db.pgtools import find_tools, sqlite_copy
 from migration_gate.db.provision import PostgresProvider
-from migration_gate.deploy.ledger import LEDGER_TABLE
+from migration_gate.deploy.ledger import bookkeeping
 from migration_gate.errors import ConfigError, InfrastructureError
 from migration_gate.replay import archive
 from migration_gate.replay.copy import build_copy, mask_key_from
@@ -115,7 +115,7 @@ def _meta(request: SnapshotRequest, dialect: str, conn: Connection) -> SnapshotM
         server_version=version,
         taken_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         schema_hash="sha256:"
-        + capture(conn, ignore_tables=(request.version_table, LEDGER_TABLE)).sha256(),
+        + capture(conn, ignore_tables=bookkeeping(request.version_table)).sha256(),
         tables=stats,
         sample=request.sample,
         masked=tuple(m.text() for m in request.masks),
