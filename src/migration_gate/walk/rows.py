@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from migration_gate.chain.revisions import RevisionInfo
 from migration_gate.chain.runner import StepFailed
+from migration_gate.findings import Severity
 from migration_gate.snapshot import SchemaSnapshot
 from migration_gate.walk.state import WalkState
 
@@ -45,46 +46,47 @@ def retry_on_empty_tables(
 
 def _report(w: WalkState, rev: RevisionInfo, exc: StepFailed, populated: tuple[str, ...]) -> None:
     tables = ", ".join(populated[:6]) + (", ..." if len(populated) > 6 else "")
-    if any(text in (exc.cause or "") for text in _BINDING):
-        w.failed(
-            "upgrade-failed",
-            rev,
-            exc,
+    cause = exc.cause or ""
+    severity: Severity = "error"
+    kind = "only-with-rows"
+    if any(text in cause for text in _BINDING):
+        what = (
             f"upgrade of {rev.label()} fails when the tables hold rows ({tables}): the "
-            "database driver cannot send a value the migration makes for each row",
+            "database driver cannot send a value the migration makes for each row"
+        )
+        hint = (
             "convert the value to a type the driver binds (str(uuid_value), a datetime, a "
             "number) before passing it, or register an adapter for it; a database with rows "
-            "will refuse this migration whatever their values",
-            populated_tables=list(populated),
-            passes_on_empty_tables=True,
-            kind="only-with-rows",
+            "will refuse this migration whatever their values"
         )
-        return
-    if exc.code in _ANY_ROW or _ANY_ROW_TEXT in (exc.cause or ""):
-        w.failed(
-            "upgrade-failed",
-            rev,
-            exc,
+    elif exc.code in _ANY_ROW or _ANY_ROW_TEXT in cause:
+        what = (
             f"upgrade of {rev.label()} fails when the tables hold rows ({tables}) and "
-            "passes only on empty ones",
-            "a database with rows will refuse it: give the new NOT NULL column a server "
-            "default, or add it nullable, fill it, then set NOT NULL",
-            populated_tables=list(populated),
-            passes_on_empty_tables=True,
-            kind="only-with-rows",
+            "passes only on empty ones"
         )
-        return
+        hint = (
+            "a database with rows will refuse it: give the new NOT NULL column a server "
+            "default, or add it nullable, fill it, then set NOT NULL"
+        )
+    else:
+        what = (
+            f"upgrade of {rev.label()} fails on the data probe's synthetic rows ({tables}) and "
+            "passes on empty tables"
+        )
+        hint = (
+            "the probe's made-up values are not ones this migration accepts; make sure every "
+            "value a real row can hold converts (map the others in the migration), or run "
+            "with --no-data to check the schema alone"
+        )
+        severity, kind = "warning", "only-with-probe-values"
     w.failed(
         "upgrade-failed",
         rev,
         exc,
-        f"upgrade of {rev.label()} fails on the data probe's synthetic rows ({tables}) and "
-        "passes on empty tables",
-        "the probe's made-up values are not ones this migration accepts; make sure every "
-        "value a real row can hold converts (map the others in the migration), or run "
-        "with --no-data to check the schema alone",
-        severity="warning",
+        what,
+        hint,
+        severity=severity,
         populated_tables=list(populated),
         passes_on_empty_tables=True,
-        kind="only-with-probe-values",
+        kind=kind,
     )

@@ -36,14 +36,15 @@ def check_revision(w: WalkState, rev: RevisionInfo) -> bool:
         return False
     except StepFailed as exc:
         outcome = _after_failure(w, rev, exc, before)
-        if isinstance(outcome, bool):
-            return outcome
+        if outcome is None:
+            return False
         before, step = outcome.before, w.step(rev, rebuilt=True)  # go on from there
-        together = outcome.together
+        together, after = outcome.together, outcome.after
     else:
-        together = False
+        together, after = False, None
     w.applied.append(rev.revision)
-    after = w.snapshot()
+    if after is None:
+        after = w.snapshot()
     w.snapshots[rev.revision] = after
     w.run_hook(lambda c: c.after_upgrade(step, before, after))
     if rev.lacks_downgrade:  # nothing to undo (missing-downgrade says whether it is declared)
@@ -93,13 +94,15 @@ class _Reached:
     before: SchemaSnapshot
     #: it applies only in one command with its predecessors
     together: bool = False
+    #: the schema the database is at now, when it was read already
+    after: SchemaSnapshot | None = None
 
 
 def _after_failure(
     w: WalkState, rev: RevisionInfo, exc: StepFailed, before: SchemaSnapshot
-) -> bool | _Reached:
+) -> _Reached | None:
     """Report a failed upgrade with its kind. `_Reached` when it was applied another way
-    (the revision is checked on from there); False when nothing reaches it (the walk stops)."""
+    (the revision is checked on from there); None when nothing reaches it (the walk stops)."""
     populated = w.populated_tables()
     if populated:
         retried = rows.retry_on_empty_tables(w, rev, exc, populated)
@@ -117,7 +120,7 @@ def _after_failure(
             + (" on empty tables too" if populated else " (earlier revisions are fine)"),
             kind="fails-alone",
         )
-        return False
+        return None
     w.failed(
         "upgrade-failed",
         rev,
@@ -130,7 +133,7 @@ def _after_failure(
         "SQLAlchemy created with checkfirst)",
         kind="only-together",
     )
-    return _Reached(before, together=True)
+    return _Reached(before, together=True, after=reached)
 
 
 def _downgrade(w: WalkState, rev: RevisionInfo) -> SchemaSnapshot | None:

@@ -267,11 +267,12 @@ def _replaced(
     for loss in losses:
         col = loss.column
         if col is not None and loss.kind in ("values", "rewritten"):
-            for g in gone:
-                now = [token(a.get(col)) for _, a in pairs]
-                if any(t is not None for t in now) and now == [token(b.get(g)) for b, _ in pairs]:
-                    loss = dataclasses.replace(loss, replaced_by=g)
-                    break
+            now = [token(a.get(col)) for _, a in pairs]
+            if any(t is not None for t in now):
+                for g in gone:
+                    if now == [token(b.get(g)) for b, _ in pairs]:
+                        loss = dataclasses.replace(loss, replaced_by=g)
+                        break
         out.append(loss)
     return out
 
